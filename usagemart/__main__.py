@@ -1,0 +1,3 @@
+from usagemart.cli import app
+
+app(prog_name="usagemart")

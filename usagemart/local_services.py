@@ -1,0 +1,46 @@
+"""The embedded defaults: the local Kafka broker and the embedded ClickHouse endpoint.
+
+Each is started only when its variable is unset (`KAFKA_BOOTSTRAP_SERVERS`, `CLICKHOUSE_URL`);
+otherwise the configured cluster/server is used and nothing runs locally.
+"""
+
+from __future__ import annotations
+
+from clickhouse.endpoint import endpoint_service
+from streams.broker.local_broker import broker_service
+from usagemart.processes import BackgroundService
+from usagemart.settings import LOCAL_KAFKA_PORT, Settings
+
+
+def kafka_broker(settings: Settings) -> BackgroundService:
+    """The local single-node broker on 127.0.0.1:9092, state under `<home>/kafka`."""
+    return broker_service(settings.home / "kafka", settings.home / "run", port=LOCAL_KAFKA_PORT)
+
+
+def clickhouse_endpoint(settings: Settings) -> BackgroundService:
+    """The embedded ClickHouse HTTP endpoint, data under `<home>/clickhouse`."""
+    return endpoint_service(settings.home / "clickhouse", settings.home / "run", port=settings.clickhouse.port)
+
+
+def local_services(settings: Settings) -> list[BackgroundService]:
+    """The services this configuration runs locally (none when both are external)."""
+    services = []
+    if settings.embedded_kafka:
+        services.append(kafka_broker(settings))
+    if settings.embedded_clickhouse:
+        services.append(clickhouse_endpoint(settings))
+    return services
+
+
+def up(settings: Settings) -> list[str]:
+    """Start the local services (idempotent); return their names."""
+    started = []
+    for service in local_services(settings):
+        service.start()
+        started.append(service.name)
+    return started
+
+
+def down(settings: Settings) -> list[str]:
+    """Stop the local services; return the names of those that were running."""
+    return [service.name for service in reversed(local_services(settings)) if service.stop()]
