@@ -19,7 +19,7 @@ LOCAL_KAFKA_PORT = 9092
 SIMULATOR_PORT = 8765
 DEFAULT_DATABASE = "usage_mart"
 
-_SECRET_FIELDS = {"anthropic_admin_api_key", "cursor_api_key", "stripe_api_key", "clickhouse_url"}
+_SECRET_FIELDS = {"anthropic_admin_api_key", "cursor_api_key", "stripe_api_key", "clickhouse_url", "schema_registry_url"}
 
 
 class ConfigError(ValueError):
