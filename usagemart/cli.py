@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import typer
@@ -94,3 +95,53 @@ def demo() -> None:
     from usagemart.demo import run_demo
 
     run_demo(settings(), console)
+
+
+@command
+def poll(
+    source_name: str = typer.Argument(..., metavar="SOURCE", help="anthropic, cursor, stripe or product"),
+    since: datetime | None = typer.Option(None, help="Backfill from this instant (UTC), e.g. 2026-08-01."),
+    once: bool = typer.Option(False, "--once", help="One pass, then exit."),
+) -> None:
+    """Run a poller: continuously at the source's cadence, or one pass with --once / --since."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from streams.pollers import SOURCE_NAMES, source
+    from streams.pollers.source import poll_forever, poll_once
+    from streams.pollers.vendor_http import PollError
+    from streams.topics import ensure_topics
+
+    if source_name not in SOURCE_NAMES:
+        _fail(f"unknown source {source_name!r}; one of {', '.join(SOURCE_NAMES)}", 2)
+    config = settings()
+    chosen = source(source_name)
+    chosen.client(config).close()  # fail fast on missing credentials, before any work
+    ensure_topics(config.bootstrap_servers)
+    if not once and since is None:
+        poll_forever(chosen, config)
+        return
+    start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, disable=since is None) as progress:
+            result = poll_once(chosen, config, since=start, progress=progress)
+    except PollError as error:
+        _fail(str(error), 1)
+    console.print(f"{source_name}: {sum(result.records.values())} records in {result.requests} requests "
+                  f"({', '.join(f'{name}={count}' for name, count in result.records.items())})")
+
+
+@command
+def simulate(
+    port: int | None = typer.Option(None, help="Port on 127.0.0.1 (default SIMULATOR_PORT, 8765)."),
+    seed: int = typer.Option(7, help="Seed of the generated world: same seed, same data."),
+    days: int = typer.Option(90, help="Days of history ending now."),
+) -> None:
+    """Serve the vendor API simulator (Anthropic, Cursor, Stripe, product usage) on loopback."""
+    from streams.simulator.server import run_simulator
+
+    config = settings()
+    chosen = port or config.simulator_port
+    console.print(f"simulator on http://127.0.0.1:{chosen} (seed {seed}, {days} days)")
+    run_simulator("127.0.0.1", chosen, seed, days=days)

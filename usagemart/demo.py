@@ -12,7 +12,6 @@ from rich.console import Console
 
 from clickhouse.client import connect, ensure_database
 from clickhouse.migrate import migrate
-from streams.topics import ensure_topics
 from usagemart.local_services import up
 from usagemart.settings import Settings
 
@@ -28,7 +27,6 @@ def run_demo(settings: Settings, console: Console) -> None:
     with connect(settings.clickhouse) as client:
         applied = migrate(client, settings.clickhouse_cluster)
         console.print(f"migrations applied: {len(applied)}")
-        console.print(f"topics created: {len(ensure_topics(settings.bootstrap_servers))}")
         run_id = uuid.uuid4().hex
         sent = _produce_sample(settings.bootstrap_servers, run_id)
         rows = _consume_into_landing(settings.bootstrap_servers, run_id, sent, client)

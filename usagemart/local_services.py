@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from clickhouse.endpoint import endpoint_service
 from streams.broker.local_broker import broker_service
+from streams.topics import ensure_topics
 from usagemart.processes import BackgroundService
 from usagemart.settings import LOCAL_KAFKA_PORT, Settings
 
@@ -33,11 +34,12 @@ def local_services(settings: Settings) -> list[BackgroundService]:
 
 
 def up(settings: Settings) -> list[str]:
-    """Start the local services (idempotent); return their names."""
+    """Start the local services (idempotent) and create missing topics; return the services' names."""
     started = []
     for service in local_services(settings):
         service.start()
         started.append(service.name)
+    ensure_topics(settings.bootstrap_servers)
     return started
 
 

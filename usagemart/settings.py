@@ -102,6 +102,30 @@ class Settings(BaseSettings):
     batch_interval_seconds: int = Field(default=60, ge=1)
     """Seconds between micro-batches in `usagemart batch schedule`."""
 
+    anthropic_restatement_days: int = Field(default=3, ge=0)
+    """Trailing days every Anthropic poll re-reads, because recent days are restated."""
+
+    cursor_restatement_days: int = Field(default=2, ge=0)
+    """Trailing days every Cursor poll re-reads (data are aggregated hourly and settle late)."""
+
+    stripe_restatement_days: int = Field(default=1, ge=0)
+    """Trailing days of Stripe events re-read on every poll."""
+
+    product_restatement_days: int = Field(default=1, ge=0)
+    """Trailing window of product usage `updated_since` re-read on every poll."""
+
+    anthropic_requests_per_minute: float = Field(default=60, gt=0)
+    """Request budget for the Anthropic Admin API."""
+
+    cursor_requests_per_minute: float = Field(default=20, gt=0)
+    """Request budget for the Cursor Admin API (documented limit: ~20/minute per team)."""
+
+    stripe_requests_per_minute: float = Field(default=1500, gt=0)
+    """Request budget for Stripe (documented: 25/s in test mode, 100/s live)."""
+
+    product_requests_per_minute: float = Field(default=600, gt=0)
+    """Request budget for the product usage API."""
+
     @field_validator("kafka_bootstrap_servers", "clickhouse_url", "clickhouse_cluster", "schema_registry_url",
                      "anthropic_admin_api_key", "cursor_api_key", "stripe_api_key", mode="before")
     @classmethod
@@ -170,6 +194,13 @@ class Settings(BaseSettings):
         path = self.usagemart_home.resolve()
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def require_secret(self, field: str) -> str:
+        """The secret's value, or `ConfigError` naming the variable when it is not set."""
+        value = getattr(self, field)
+        if value is None:
+            raise ConfigError(f"{field.upper()}: required by this command but not set")
+        return str(value.get_secret_value())
 
     @property
     def simulator_url(self) -> str:
