@@ -86,7 +86,7 @@ def migrate(client: Client, cluster: str | None = None, directory: Path = MIGRAT
             try:
                 client.command(statement)
             except ClickHouseError as error:
-                first_line = statement.splitlines()[0]
+                first_line = next(line for line in statement.splitlines() if _has_code(line))
                 raise MigrationError(f"{migration.path}: statement `{first_line} …` failed: {error}") from None
         client.insert("schema_migrations", [[migration.name, migration.checksum]], column_names=["name", "checksum"])
         logger.info("applied migration %s", migration.name)
