@@ -1,0 +1,266 @@
+"""The hot path: raw topics -> landing tables, normalized events -> ClickHouse and event topics.
+
+Everything is per batch (consume up to `batch_size` records, decode, normalize, attribute, write
+columns), because per-record Python work is what limits a stream processor. One batch, top to
+bottom, in `process`:
+
+    decode -> land -> normalize -> attribute -> write ClickHouse -> produce events/DLQ -> commit
+
+Offsets are committed only after the rows are in ClickHouse and the produced records are
+acknowledged; a ClickHouse outage pauses the partitions and retries (nothing is committed), so
+a crash at any point redelivers the batch, and the `event_id`-keyed tables absorb it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from schemas.serde import DecodeError, EncodeError, Serde
+from streams.attribution import ReferenceData, attribute
+from streams.dead_letters import DeadLetters
+from streams.landing import LandingBatch, fetched_at
+from streams.metrics import BATCH_SIZE, CONSUMER_LAG, EVENTS_WRITTEN, RECORDS_CONSUMED
+from streams.normalize import EVENT_TOPICS, Normalized, Origin, normalize_batch
+from streams.normalize.prices import ModelPriceBook
+from streams.offsets import Ends, consume_range
+from streams.sink import ClickHouseSink
+from streams.topics import CATALOG
+
+logger = logging.getLogger(__name__)
+
+INGESTED_TOPICS = tuple(name for name in CATALOG if name.startswith(("raw.", "ref.")))
+
+
+@dataclass
+class BatchResult:
+    """What one batch did."""
+
+    consumed: int = 0
+    landed: int = 0
+    usage_events: int = 0
+    cost_events: int = 0
+    dead_letters: int = 0
+
+
+@dataclass
+class RawIngestor:
+    """Consumes raw and reference topics in batches and writes what they mean."""
+
+    bootstrap: str
+    serde: Serde
+    sink: ClickHouseSink
+    reference: ReferenceData
+    prices: Callable[[], ModelPriceBook]
+    group_id: str = "usagemart-worker"
+    topics: Sequence[str] = INGESTED_TOPICS
+    batch_size: int = 10_000
+    batch_timeout: float = 0.25
+    produce_events: bool = True
+    table_suffix: str = ""
+    """Write to `<table><suffix>` instead (replay --rebuild fills shadow tables)."""
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    totals: BatchResult = field(default_factory=BatchResult)
+
+    def __post_init__(self) -> None:
+        self._consumer = Consumer({
+            "bootstrap.servers": self.bootstrap, "group.id": self.group_id, "enable.auto.commit": False,
+            "auto.offset.reset": "earliest", "enable.partition.eof": False,
+            "fetch.max.bytes": 64 * 1024 * 1024, "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            "queued.max.messages.kbytes": 256 * 1024, "statistics.interval.ms": 5000,
+            "stats_cb": _record_lag,
+        })
+        self._producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True, "acks": "all",
+                                   "compression.type": "zstd", "linger.ms": 5, "batch.size": 1_048_576})
+
+    def run(self) -> None:
+        """Consume until `stop_event` is set; a permanent failure raises (offsets not committed)."""
+        self._consumer.subscribe(list(self.topics))
+        logger.info("ingesting %d topics as group %s", len(self.topics), self.group_id)
+        try:
+            while not self.stop_event.is_set():
+                messages = self._consumer.consume(self.batch_size, timeout=self.batch_timeout)
+                if messages:
+                    self.process(messages)
+        finally:
+            self.close()
+
+    def run_range(self, starts: Sequence[TopicPartition], ends: Ends,
+                  on_batch: Callable[[BatchResult], None] | None = None) -> None:
+        """Process the given partitions from their start offsets up to `ends`, then return."""
+
+        def handle(messages: list[Message]) -> None:
+            result = self.process(messages)
+            if on_batch is not None:
+                on_batch(result)
+
+        try:
+            consume_range(self._consumer, starts, ends, handle, self.stop_event, self.batch_size, self.batch_timeout)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Leave the group and flush what was produced."""
+        self._consumer.close()
+        self._producer.flush(30)
+
+    def process(self, messages: Sequence[Message]) -> BatchResult:
+        """Handle one consumed batch completely, then commit its offsets."""
+        result = BatchResult(consumed=len(messages))
+        landing, dead, events = LandingBatch(), DeadLetters(), Normalized([], [])
+        for topic, batch in _by_topic(messages, dead).items():
+            records, kept = self._decode(topic, batch, dead)
+            for message, record in zip(kept, records, strict=True):
+                landing.add(message, record, dict(message.headers() or []))
+            if topic in EVENT_TOPICS and records:
+                self._normalize(topic, kept, records, events, dead)
+        attribute(events.usage, self.reference)
+        attribute(events.costs, self.reference)
+        result.landed = sum(self._write(table, columns) for table, columns in landing.tables.items())
+        result.usage_events = self._write("usage_events", _columns(events.usage))
+        result.cost_events = self._write("cost_events", _columns(events.costs))
+        result.dead_letters = self._write("dlq_records", dead.columns)
+        self._produce(events, dead)
+        self._commit(messages)
+        self._account(messages, result)
+        return result
+
+    def _decode(self, topic: str, batch: list[Message], dead: DeadLetters) -> tuple[list[dict[str, Any]], list[Message]]:
+        decoded = self.serde.decode_batch(topic, [m.value() for m in batch], [m.headers() for m in batch])
+        records, kept = [], []
+        for message, record in zip(batch, decoded, strict=True):
+            if isinstance(record, DecodeError):
+                dead.add("decode", message, str(record))
+            else:
+                records.append(record)
+                kept.append(message)
+        return records, kept
+
+    def _normalize(self, topic: str, messages: list[Message], records: list[dict[str, Any]], events: Normalized,
+                   dead: DeadLetters) -> None:
+        origins = [Origin(topic, m.partition(), m.offset(), _fetched_ms(m)) for m in messages]
+        normalized, errors = normalize_batch(topic, records, origins, self.prices())
+        events.usage.extend(normalized.usage)
+        events.costs.extend(normalized.costs)
+        for index, error in errors:
+            dead.add("normalize", messages[index], str(error))
+
+    def _write(self, table: str, columns: dict[str, list[Any]]) -> int:
+        return self.sink.write(table + self.table_suffix, columns, while_waiting=self._wait_paused)
+
+    def _wait_paused(self, seconds: float) -> None:
+        # Keep the group membership alive while ClickHouse is away; paused partitions fetch nothing.
+        assignment = self._consumer.assignment()
+        self._consumer.pause(assignment)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self.stop_event.is_set():
+            self._consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
+        self._consumer.resume(assignment)
+
+    def _produce(self, events: Normalized, dead: DeadLetters) -> None:
+        failures: list[KafkaError] = []
+
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            if error is not None:
+                failures.append(error)
+
+        batches: list[tuple[str, list[dict[str, Any]]]] = list(dead.records.items())
+        if self.produce_events:
+            batches += [("usage.events", events.usage), ("cost.events", events.costs)]
+        for topic, records in batches:
+            if not records:
+                continue
+            headers = self.serde.headers(topic)
+            for record, value in zip(records, self._encode(topic, records), strict=True):
+                self._send(topic, value, _event_key(record), headers, delivered)
+        remaining = self._producer.flush(60)
+        if failures or remaining:
+            raise RuntimeError(f"{len(failures)} produced records failed, {remaining} unacknowledged: "
+                               f"{failures[0] if failures else 'timeout'}")
+
+    def _encode(self, topic: str, records: list[dict[str, Any]]) -> list[bytes]:
+        try:
+            return self.serde.encode_batch(topic, records)
+        except EncodeError as error:
+            raise RuntimeError(f"a normalized record does not fit its contract: {error}") from error
+
+    def _send(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]], callback: Any) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, value, key, headers=headers, on_delivery=callback)
+                return
+            except BufferError:
+                self._producer.poll(0.05)
+
+    def _commit(self, messages: Sequence[Message]) -> None:
+        last: dict[tuple[str, int], int] = {}
+        for message in messages:
+            if not message.error():
+                last[(message.topic(), message.partition())] = message.offset()
+        if last:
+            self._consumer.commit(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()],
+                                  asynchronous=False)
+
+    def _account(self, messages: Sequence[Message], result: BatchResult) -> None:
+        BATCH_SIZE.observe(len(messages))
+        for topic, count in _counts(messages).items():
+            RECORDS_CONSUMED.labels(topic).inc(count)
+        EVENTS_WRITTEN.labels("usage").inc(result.usage_events)
+        EVENTS_WRITTEN.labels("cost").inc(result.cost_events)
+        for name in ("consumed", "landed", "usage_events", "cost_events", "dead_letters"):
+            setattr(self.totals, name, getattr(self.totals, name) + getattr(result, name))
+
+
+def _by_topic(messages: Iterable[Message], dead: DeadLetters) -> dict[str, list[Message]]:
+    grouped: dict[str, list[Message]] = defaultdict(list)
+    for message in messages:
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                logger.warning("consumer error: %s", error)
+            continue
+        if message.value() is None:
+            continue  # a tombstone on a compacted topic: nothing to land
+        grouped[message.topic()].append(message)
+    return grouped
+
+
+def _columns(events: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    if not events:
+        return {}
+    names = list(events[0])
+    return {name: [event[name] for event in events] for name in names}
+
+
+def _event_key(record: dict[str, Any]) -> bytes:
+    key = record.get("event_id") or f"{record.get('source_topic')}:{record.get('source_partition')}:" \
+                                     f"{record.get('source_offset')}"
+    return str(key).encode()
+
+
+def _fetched_ms(message: Message) -> int:
+    return int(fetched_at(dict(message.headers() or []), message).timestamp() * 1000)
+
+
+def _counts(messages: Iterable[Message]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for message in messages:
+        counts[message.topic()] += 1
+    return counts
+
+
+def _record_lag(stats_json: str) -> None:
+    stats = json.loads(stats_json)
+    for topic, topic_stats in stats.get("topics", {}).items():
+        for partition, partition_stats in topic_stats.get("partitions", {}).items():
+            lag = partition_stats.get("consumer_lag", -1)
+            if partition != "-1" and lag >= 0:
+                CONSUMER_LAG.labels(topic, partition).set(lag)

@@ -1,0 +1,64 @@
+"""Landing rows: every raw and reference record, as the contract decoded it, into its `raw_*` table."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from confluent_kafka import Message
+
+LANDING_COLUMNS = ("natural_key", "record", "schema_ref", "source", "poll_run_id", "fetched_at", "kafka_topic",
+                   "kafka_partition", "kafka_offset")
+
+
+def landing_table(topic: str) -> str:
+    """`raw.anthropic.usage` -> `raw_anthropic_usage`, `ref.catalog.plans` -> `raw_catalog_plans`."""
+    _, _, rest = topic.partition(".")
+    return "raw_" + rest.replace(".", "_")
+
+
+def record_json(record: dict[str, Any]) -> str:
+    """The record as JSON: dates `YYYY-MM-DD`, times ISO 8601 UTC with milliseconds, decimals as text."""
+    return json.dumps(record, default=_json_value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+class LandingBatch:
+    """Landing columns per table for one consumed batch."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, list[Any]]] = defaultdict(lambda: {name: [] for name in LANDING_COLUMNS})
+
+    def add(self, message: Message, record: dict[str, Any], headers: dict[str, bytes]) -> None:
+        columns = self.tables[landing_table(message.topic())]
+        columns["natural_key"].append((message.key() or b"").decode("utf-8", "replace"))
+        columns["record"].append(record_json(record))
+        columns["schema_ref"].append(headers.get("schema", b"").decode())
+        columns["source"].append(headers.get("source", b"").decode())
+        columns["poll_run_id"].append(headers.get("poll_run_id", b"").decode())
+        columns["fetched_at"].append(fetched_at(headers, message))
+        columns["kafka_topic"].append(message.topic())
+        columns["kafka_partition"].append(message.partition())
+        columns["kafka_offset"].append(message.offset())
+
+
+def fetched_at(headers: dict[str, bytes], message: Message) -> datetime:
+    """The poller's `fetched_at` header, else the Kafka timestamp."""
+    raw = headers.get("fetched_at")
+    if raw:
+        return datetime.fromisoformat(raw.decode())
+    return datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC)
