@@ -51,3 +51,19 @@ def consume_range(consumer: Consumer, starts: Sequence[TopicPartition], ends: En
         # Positions, not the last offset seen: compaction leaves gaps at the end of a topic.
         positions = consumer.position([TopicPartition(t, p) for t, p in pending])
         pending -= {(tp.topic, tp.partition) for tp in positions if tp.offset >= ends[(tp.topic, tp.partition)]}
+
+
+def group_lag(bootstrap: str, group_id: str, topics: Sequence[str]) -> int:
+    """Records the consumer group has not committed yet, over every partition of `topics`."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics
+                      for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions]
+        committed = consumer.committed(partitions, timeout=10)
+        lag = 0
+        for tp in committed:
+            low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
+            lag += high - (tp.offset if tp.offset >= 0 else low)
+        return lag
+    finally:
+        consumer.close()

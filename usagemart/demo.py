@@ -1,71 +1,92 @@
-"""`usagemart demo`: the main job on embedded defaults, step by step."""
+"""`usagemart demo`: the whole pipeline on embedded defaults, step by step, ending with the cost report.
+
+Local Kafka and embedded ClickHouse -> migrations -> the vendor simulator -> every poller
+(a 90-day backfill the first time, incremental after) -> the worker until it has caught up ->
+the cost report. Kafka and ClickHouse stay up afterwards for queries
+(`usagemart down` stops them); the simulator and the worker are stopped.
+"""
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import Consumer, Producer
+from pydantic import SecretStr
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from clickhouse.client import connect, ensure_database
 from clickhouse.migrate import migrate
-from usagemart.local_services import up
+from streams.ingest import INGESTED_TOPICS
+from streams.offsets import group_lag
+from streams.pollers import SOURCE_NAMES, source
+from streams.pollers.checkpoint import CheckpointStore
+from streams.pollers.source import poll_once
+from usagemart import local_services
+from usagemart.report import print_report
 from usagemart.settings import Settings
 
-ROUND_TRIP_TOPIC = "raw.anthropic.usage"
+BACKFILL = timedelta(days=90)
+WORKER_GROUP = "usagemart-worker-ingest"
 
 
 def run_demo(settings: Settings, console: Console) -> None:
-    """Start services, migrate, and round-trip a few records Kafka -> ClickHouse."""
+    """Run every step; each prints what it did."""
     started = time.monotonic()
     console.rule("usage-mart demo")
-    console.print(f"services: {', '.join(up(settings)) or 'external'}")
+    console.print(f"services: {', '.join(local_services.up(settings)) or 'external'} "
+                  f"(kafka {settings.bootstrap_servers}, clickhouse {settings.clickhouse.safe_url})")
     ensure_database(settings.clickhouse)
     with connect(settings.clickhouse) as client:
-        applied = migrate(client, settings.clickhouse_cluster)
-        console.print(f"migrations applied: {len(applied)}")
-        run_id = uuid.uuid4().hex
-        sent = _produce_sample(settings.bootstrap_servers, run_id)
-        rows = _consume_into_landing(settings.bootstrap_servers, run_id, sent, client)
-        console.print(f"round trip: {sent} records produced to {ROUND_TRIP_TOPIC}, "
-                      f"{rows} landed in raw_anthropic_usage")
-    console.print(f"done in {time.monotonic() - started:.1f}s")
+        console.print(f"migrations applied: {len(migrate(client, settings.clickhouse_cluster))}")
+    simulator = local_services.simulator(settings)
+    simulator.start()
+    worker = local_services.worker(settings)
+    try:
+        polled = _poll_everything(_against_simulator(settings), console)
+        console.print(f"polled {sum(polled.values())} records from the simulator: {polled}")
+        worker.start(timeout=120)
+        _wait_for_worker(settings, console)
+        print_report(settings, console)
+    finally:
+        worker.stop()
+        simulator.stop()
+    console.print(f"demo done in {time.monotonic() - started:.0f}s; `usagemart down` stops Kafka and ClickHouse")
 
 
-def _produce_sample(bootstrap: str, run_id: str, count: int = 5) -> int:
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
-    fetched_at = datetime.now(UTC).isoformat()
-    for index in range(count):
-        record = {"api_key_id": f"apikey_demo_{index}", "model": "claude-sonnet-4", "output_tokens": 100 * index}
-        producer.produce(ROUND_TRIP_TOPIC, key=record["api_key_id"], value=json.dumps(record).encode(),
-                         headers={"source": b"demo", "poll_run_id": run_id.encode(), "fetched_at": fetched_at.encode()})
-    producer.flush(30)
-    return count
+def _against_simulator(settings: Settings) -> Settings:
+    url = settings.simulator_url
+    return settings.model_copy(update={
+        "anthropic_base_url": url, "cursor_base_url": url, "stripe_base_url": url, "product_base_url": url,
+        "anthropic_admin_api_key": settings.anthropic_admin_api_key or SecretStr("sk-ant-admin-demo"),
+        "cursor_api_key": settings.cursor_api_key or SecretStr("key_demo"),
+        "stripe_api_key": settings.stripe_api_key or SecretStr("sk_test_demo"),
+        "anthropic_requests_per_minute": 6000, "cursor_requests_per_minute": 6000,
+    })
 
 
-def _consume_into_landing(bootstrap: str, run_id: str, expected: int, client) -> int:  # type: ignore[no-untyped-def]
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-{run_id}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe([ROUND_TRIP_TOPIC])
-    rows: list[list[object]] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(rows) < expected:
-        for message in consumer.consume(500, timeout=1.0):
-            if message.error():
-                continue
-            headers = {key: value.decode() for key, value in message.headers() or []}
-            if headers.get("poll_run_id") != run_id:
-                continue
-            rows.append([message.key().decode(), message.value().decode(), "demo/json", headers["source"], run_id,
-                         datetime.fromisoformat(headers["fetched_at"]), message.topic(), message.partition(),
-                         message.offset()])
-    consumer.close()
-    client.insert("raw_anthropic_usage", rows, column_names=[
-        "natural_key", "record", "schema_ref", "source", "poll_run_id", "fetched_at",
-        "kafka_topic", "kafka_partition", "kafka_offset"])
-    result = client.query("SELECT count() FROM raw_anthropic_usage WHERE poll_run_id = {run:String}",
-                          parameters={"run": run_id})
-    return int(result.result_rows[0][0])
+def _poll_everything(settings: Settings, console: Console) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    columns = (TextColumn("{task.description:>24}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        for name in SOURCE_NAMES:
+            first_run = not CheckpointStore(settings.home / "checkpoints", name).load()
+            since = datetime.now(UTC) - BACKFILL if first_run else None
+            counts[name] = sum(poll_once(source(name), settings, since=since, progress=progress).records.values())
+    return counts
+
+
+def _wait_for_worker(settings: Settings, console: Console, timeout: float = 600) -> None:
+    with Progress(TextColumn("{task.description:>24}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} records"),
+                  TimeElapsedColumn(), console=console) as progress:
+        initial = group_lag(settings.bootstrap_servers, WORKER_GROUP, INGESTED_TOPICS)
+        task = progress.add_task("worker catching up", total=initial or 1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lag = group_lag(settings.bootstrap_servers, WORKER_GROUP, INGESTED_TOPICS)
+            progress.update(task, completed=initial - lag)
+            if lag == 0:
+                return
+            time.sleep(1)
+    raise TimeoutError(f"the worker did not catch up within {timeout:.0f}s; see {settings.home / 'run/worker.log'}")

@@ -6,10 +6,13 @@ otherwise the configured cluster/server is used and nothing runs locally.
 
 from __future__ import annotations
 
+import sys
+
 from clickhouse.endpoint import endpoint_service
 from streams.broker.local_broker import broker_service
 from streams.topics import ensure_topics
-from usagemart.processes import BackgroundService
+from streams.simulator.server import simulator_service
+from usagemart.processes import BackgroundService, port_is_open
 from usagemart.settings import LOCAL_KAFKA_PORT, Settings
 
 
@@ -46,3 +49,17 @@ def up(settings: Settings) -> list[str]:
 def down(settings: Settings) -> list[str]:
     """Stop the local services; return the names of those that were running."""
     return [service.name for service in reversed(local_services(settings)) if service.stop()]
+
+
+def simulator(settings: Settings, seed: int = 7) -> BackgroundService:
+    """The vendor API simulator on its loopback port."""
+    return simulator_service(settings.home / "run", settings.simulator_port, seed)
+
+
+def worker(settings: Settings, web_port: int = 6066) -> BackgroundService:
+    """`usagemart worker` as a background process (the demo runs it; production runs it as a service)."""
+    return BackgroundService(
+        name="worker", run_dir=settings.home / "run",
+        command=[sys.executable, "-m", "usagemart", "worker", "--web-port", str(web_port)],
+        ready=lambda: port_is_open("127.0.0.1", web_port),
+    )
