@@ -28,16 +28,25 @@ def conform(topic: str, row: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     """The contract record for `row` (plus `extra` fields, e.g. a bucket's bounds)."""
     fields = _fields(topic)
     flat = {**_flatten(row, fields), **extra}
-    record = {name: _value(avro_type, flat.get(name), f"{topic}.{name}") for name, avro_type in fields.items()
-              if name != RAW_FIELD}
+    defaults = _defaults(topic)
+    record = {name: _value(avro_type, flat.get(name, defaults.get(name)), f"{topic}.{name}")
+              for name, avro_type in fields.items() if name != RAW_FIELD}
     if RAW_FIELD in fields:
-        record[RAW_FIELD] = json.dumps({**row, **_jsonable(extra)}, separators=(",", ":"), default=str)
+        # Extras add to the raw row but never replace what the vendor sent (Stripe's epoch seconds).
+        added = {name: value for name, value in extra.items() if name not in row}
+        record[RAW_FIELD] = json.dumps({**row, **_jsonable(added)}, separators=(",", ":"), default=str)
     return record
 
 
 @cache
 def _fields(topic: str) -> dict[str, Any]:
     return {field["name"]: field["type"] for field in contract(topic).definition["fields"]}
+
+
+@cache
+def _defaults(topic: str) -> dict[str, Any]:
+    # A field the vendor left out takes the contract's default (newer fields are optional).
+    return {field["name"]: field["default"] for field in contract(topic).definition["fields"] if "default" in field}
 
 
 def _flatten(row: Mapping[str, Any], fields: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -26,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from clickhouse.client import connect
 from schemas.serde import DecodeError, Serde
-from streams.ingest import RawIngestor
+from streams.ingest import SESSION_TIMEOUT, RawIngestor
 from streams.reference import REFERENCE_TOPICS, ReferenceState
 from streams.sink import ClickHouseSink
 from usagemart.settings import Settings
@@ -47,7 +47,7 @@ class Worker:
             group_id, broker=f"kafka://{settings.bootstrap_servers}", store="memory://",
             value_serializer="raw", key_serializer="raw", topic_partitions=1, topic_replication_factor=1,
             web_host="127.0.0.1", web_port=web_port, consumer_auto_offset_reset="earliest",
-            datadir=str(settings.home / "faust"),
+            datadir=str(settings.home / "faust"), broker_session_timeout=SESSION_TIMEOUT,
         )
         # Values are pickled decoded records: the app's codec is raw bytes, and a record has
         # datetimes and decimals that JSON would flatten.

@@ -38,6 +38,10 @@ from streams.topics import CATALOG
 logger = logging.getLogger(__name__)
 
 INGESTED_TOPICS = tuple(name for name in CATALOG if name.startswith(("raw.", "ref.")))
+SESSION_TIMEOUT = 10.0
+"""Seconds before the group gives a silent member's partitions away. A worker killed and restarted
+waits this long for its own dead member to expire (librdkafka's default is 45 s), and heartbeats
+come from librdkafka's own thread, so a busy batch never makes a live worker look dead."""
 
 
 @dataclass
@@ -76,7 +80,7 @@ class RawIngestor:
             "auto.offset.reset": "earliest", "enable.partition.eof": False,
             "fetch.max.bytes": 64 * 1024 * 1024, "max.partition.fetch.bytes": 16 * 1024 * 1024,
             "queued.max.messages.kbytes": 256 * 1024, "statistics.interval.ms": 5000,
-            "stats_cb": _record_lag,
+            "stats_cb": _record_lag, "session.timeout.ms": int(SESSION_TIMEOUT * 1000),
         })
         self._producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True, "acks": "all",
                                    "compression.type": "zstd", "linger.ms": 5, "batch.size": 1_048_576})

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from usagemart.processes import ServiceError
 from usagemart.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
 
 app = typer.Typer(help="usage-mart: vendor usage and billing APIs -> Kafka -> ClickHouse cost analytics.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -26,8 +31,9 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def command(func: F) -> F:
-    """Register a CLI command that turns known failures into one clear message and an exit code."""
+def command(func: F, group: typer.Typer | None = None, name: str | None = None) -> F:
+    """Register a CLI command (on `group`, default the top level) that turns known failures into one clear
+    message and an exit code."""
 
     @wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -38,7 +44,7 @@ def command(func: F) -> F:
         except ServiceError as error:
             _fail(str(error), 1)
 
-    return app.command()(run)  # type: ignore[return-value]
+    return (group or app).command(name)(run)  # type: ignore[return-value]
 
 
 def settings() -> Settings:
@@ -120,7 +126,7 @@ def poll(
     if not once and since is None:
         poll_forever(chosen, config)
         return
-    start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+    start = _utc(since) if since else None
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TimeElapsedColumn())
     try:
@@ -145,3 +151,152 @@ def simulate(
     chosen = port or config.simulator_port
     console.print(f"simulator on http://127.0.0.1:{chosen} (seed {seed}, {days} days)")
     run_simulator("127.0.0.1", chosen, seed, days=days)
+
+
+@command
+def worker(
+    web_port: int = typer.Option(6066, help="Port of the worker's web server (Prometheus /metrics) on 127.0.0.1."),
+) -> None:
+    """Run the Faust worker: reference agents and tables, batch ingest into ClickHouse, DLQ, metrics."""
+    from streams.app import run_worker
+    from streams.topics import ensure_topics
+
+    config = settings()
+    ensure_topics(config.bootstrap_servers)
+    run_worker(config, web_port=web_port)
+
+
+@command
+def replay(
+    from_: str = typer.Option("earliest", "--from", help="'earliest' or an ISO time (UTC) to re-process from."),
+    topics: list[str] = typer.Option(None, "--topics", help="Raw/reference topics (default: all)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild events and landing tables from the earliest "
+                                                          "offsets into shadow tables and swap them in."),
+) -> None:
+    """Re-process raw topics from a point in time; converges on the same rows."""
+    from rich.progress import Progress
+
+    from streams.ingest import INGESTED_TOPICS
+    from streams.replay import replay as run_replay
+
+    config = settings()
+    start = None if from_ == "earliest" else _utc(datetime.fromisoformat(from_))
+    unknown = set(topics or []) - set(INGESTED_TOPICS)
+    if unknown:
+        _fail(f"--topics: not raw or reference topics: {', '.join(sorted(unknown))}", 2)
+    with Progress(console=console) as progress:
+        task = progress.add_task("rebuild" if rebuild else "replay", total=None)
+        totals = run_replay(config, start, topics or INGESTED_TOPICS, rebuild,
+                            lambda done, total: progress.update(task, completed=done, total=total))
+    console.print(f"replayed {totals.consumed} records: {totals.usage_events} usage events, "
+                  f"{totals.cost_events} cost events, {totals.dead_letters} dead letters")
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@command
+def report() -> None:
+    """Print the cost report (month to date; reported and estimated kept apart)."""
+    from usagemart.report import print_report
+
+    print_report(settings(), console)
+
+
+batch_app = typer.Typer(help="Micro-batch marts: build what landed since the last batch and publish it.",
+                        no_args_is_help=True)
+app.add_typer(batch_app, name="batch")
+
+
+def batch_command(name: str) -> Callable[[F], F]:
+    """Register `usagemart batch <name>` the way `command` registers a top-level command."""
+    return lambda func: command(func, group=batch_app, name=name)
+
+
+@contextmanager
+def _batch_client(config: Settings) -> Iterator[Client]:
+    """A client for the batch commands: a failed batch or an unreachable ClickHouse ends in one clear error."""
+    from clickhouse_connect.driver.exceptions import Error as ClickHouseClientError
+
+    from batch.engine_adapter import error_summary
+    from batch.runner import BatchError
+    from clickhouse.client import connect
+
+    try:
+        with connect(config.clickhouse) as client:
+            yield client
+    except BatchError as error:
+        _fail(str(error), 1)
+    except ClickHouseClientError as error:
+        _fail(f"ClickHouse at {config.clickhouse.safe_url}: {error_summary(error)}", 1)
+
+
+@batch_command("run")
+def batch_run(
+    from_: datetime | None = typer.Option(None, "--from", formats=["%Y-%m-%d"],
+                                          help="Also rebuild the fact partitions of report dates from this day."),
+    to: datetime | None = typer.Option(None, "--to", formats=["%Y-%m-%d"],
+                                       help="Last report date rebuilt with --from (default: today, UTC)."),
+    full: bool = typer.Option(False, "--full", help="Rebuild every model whole from everything landed."),
+) -> None:
+    """Run one micro-batch: build what landed since the last batch, publish it, run the data tests."""
+    from batch.console import print_batch
+    from batch.runner import BatchOptions, run_batch
+
+    if to and not from_:
+        _fail("--to needs --from", 2)
+    dates = (from_.date(), (to or datetime.now(UTC)).date()) if from_ else None
+    if dates and dates[0] > dates[1]:
+        _fail(f"--from {dates[0]} is after --to {dates[1]}", 2)
+    config = settings()
+    with _batch_client(config) as client:
+        outcome = run_batch(client, config, BatchOptions(full=full, dates=dates))
+    print_batch(console, outcome)
+
+
+def _interval_seconds(text: str) -> float:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*", text)
+    if match is None or float(match[1]) <= 0:
+        raise typer.BadParameter("expected a positive interval such as 60s, 5m or 1h")
+    return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2] or "s"]
+
+
+@batch_command("schedule")
+def batch_schedule(
+    every: float | None = typer.Option(None, "--every", parser=_interval_seconds, metavar="INTERVAL",
+                                       help="Interval such as 60s or 5m (default: BATCH_INTERVAL_SECONDS)."),
+) -> None:
+    """Run a micro-batch at every interval until stopped; a failed batch is retried at the next one."""
+    import signal
+    import threading
+
+    from batch.console import print_batch_line
+    from batch.runner import run_on_schedule
+
+    config = settings()
+    seconds = every or float(config.batch_interval_seconds)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    console.print(f"batch every {seconds:g} s on {config.clickhouse.safe_url}; Ctrl-C stops")
+    with _batch_client(config) as client:
+        run_on_schedule(client, config, seconds, stop, lambda outcome: print_batch_line(console, outcome))
+
+
+@command
+def check() -> None:
+    """Run the data tests on the marts, store and print their results; exit 1 when one fails."""
+    import uuid
+
+    from batch.console import print_tests
+    from batch.data_tests import load_data_tests, run_data_tests
+    from batch.project import load_project
+    from batch.runner import model_variables
+
+    config = settings()
+    with _batch_client(config) as client:
+        results = run_data_tests(client, load_data_tests(load_project()), model_variables(config), uuid.uuid4().hex)
+    print_tests(console, results)
+    if any(result.failed for result in results):
+        raise typer.Exit(1)

@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     product_requests_per_minute: float = Field(default=600, gt=0)
     """Request budget for the product usage API."""
 
+    http_timeout_seconds: float = Field(default=30, gt=0)
+    """Seconds a vendor API request may take (connect, read or write) before it is retried."""
+
     @field_validator("kafka_bootstrap_servers", "clickhouse_url", "clickhouse_cluster", "schema_registry_url",
                      "anthropic_admin_api_key", "cursor_api_key", "stripe_api_key", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from typing import Any
 from schemas.conform import conform
 from streams.pollers.checkpoint import Cursor
 from streams.pollers.source import Page, Resource, Source
+from streams.pollers.utc import day_start, floor_to, rfc3339
 from streams.pollers.vendor_http import VendorHttp
 from usagemart.settings import Settings
 
@@ -32,7 +33,8 @@ def client(settings: Settings) -> VendorHttp:
     """Admin-key authenticated client; the Admin API expects about one poll a minute."""
     key = settings.require_secret("anthropic_admin_api_key")
     return VendorHttp(NAME, settings.anthropic_base_url, requests_per_minute=settings.anthropic_requests_per_minute,
-                      headers={"x-api-key": key, "anthropic-version": "2023-06-01"})
+                      headers={"x-api-key": key, "anthropic-version": "2023-06-01"},
+                      timeout=settings.http_timeout_seconds)
 
 
 def resources(settings: Settings) -> list[Resource]:
@@ -89,7 +91,7 @@ def claude_code(http: VendorHttp, cursor: Cursor) -> Iterator[Page]:
             if not page_token:
                 break
         done = day < today
-        yield Page(records, _day_start(day + timedelta(days=1)) if done else None)
+        yield Page(records, day_start(day + timedelta(days=1)) if done else None)
         day += timedelta(days=1)
 
 
@@ -98,11 +100,11 @@ def claude_code(http: VendorHttp, cursor: Cursor) -> Iterator[Page]:
 def _report(path: str, topic: str, bucket_width: str, params: dict[str, Any], http: VendorHttp,
             cursor: Cursor) -> Iterator[Page]:
     span = BUCKET_SPANS[bucket_width]
-    starting_at = _floor(cursor.start(), span)
-    complete_until = _floor(datetime.now(UTC), span)
+    starting_at = floor_to(cursor.start(), span)
+    complete_until = floor_to(datetime.now(UTC), span)
     page_token: str | None = None
     while True:
-        request = {**params, "starting_at": _rfc3339(starting_at)}
+        request = {**params, "starting_at": rfc3339(starting_at)}
         if page_token:
             request["page"] = page_token
         body = http.page("GET", path, partial(_parse_report, topic), params=request)
@@ -161,16 +163,3 @@ def _next_page(body: Any) -> str | None:
     if not isinstance(token, str) or not token:
         raise ValueError("has_more is true but next_page is missing")
     return token
-
-
-def _floor(instant: datetime, span: timedelta) -> datetime:
-    day = _day_start(instant.date())
-    return day + ((instant - day) // span) * span
-
-
-def _day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _rfc3339(instant: datetime) -> str:
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -20,14 +20,18 @@ class Cursor:
     """An incremental cursor: where the next read starts, re-reading a trailing `lag` window."""
 
     initial_value: datetime
+    """Where a first run starts."""
     last_value: datetime | None = None
+    """The saved checkpoint, when there is one."""
     lag: timedelta = timedelta(0)
 
     def start(self) -> datetime:
         """The instant the next read starts from: last value minus the restatement lag."""
         if self.last_value is None:
             return self.initial_value
-        return max(self.initial_value, self.last_value - self.lag)
+        # Not clamped to `initial_value` (a first run's lookback from now): a checkpoint older
+        # than the lookback still resumes where it stopped, instead of skipping the gap.
+        return self.last_value - self.lag
 
 
 class CheckpointStore:

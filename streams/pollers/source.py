@@ -68,16 +68,20 @@ class PollResult:
 
 def poll_once(source: Source, settings: Settings, since: datetime | None = None,
               progress: Progress | None = None) -> PollResult:
-    """One pass over every resource of `source`; `since` backfills from that instant."""
+    """One pass over every resource of `source`; `since` backfills from that instant.
+
+    Re-running a backfill with the same `since` resumes each resource from its checkpoint.
+    """
     result = PollResult(poll_run_id=uuid.uuid4().hex)
+    marks = {"poll_run_id": result.poll_run_id, **({"since": since.isoformat()} if since else {})}
     store = CheckpointStore(settings.home / "checkpoints", source.name)
-    publisher = Publisher(settings.bootstrap_servers, Serde.from_settings(settings), source.name, result.poll_run_id)
     http = source.client(settings)
+    publisher = Publisher(settings.bootstrap_servers, Serde.from_settings(settings), source.name, result.poll_run_id)
     try:
         for resource in source.resources(settings):
             cursor = _cursor(resource, store, since)
-            result.records[resource.name] = _run_resource(resource, http, cursor, publisher, store,
-                                                          result.poll_run_id, progress)
+            result.records[resource.name] = _run_resource(resource, http, cursor, publisher, store, marks,
+                                                          progress)
     finally:
         result.requests = http.requests_made
         http.close()
@@ -86,22 +90,24 @@ def poll_once(source: Source, settings: Settings, since: datetime | None = None,
 
 
 def _cursor(resource: Resource, store: CheckpointStore, since: datetime | None) -> Cursor:
-    now = datetime.now(UTC)
-    if since is not None:
-        return Cursor(initial_value=since, lag=resource.restatement)
-    return Cursor(initial_value=now - resource.lookback, last_value=store.last_value(resource.name),
-                  lag=resource.restatement)
+    last_value = store.last_value(resource.name)
+    if since is None:
+        return Cursor(initial_value=datetime.now(UTC) - resource.lookback, last_value=last_value,
+                      lag=resource.restatement)
+    # A killed backfill re-run as is resumes; a backfill from another instant starts over there.
+    resumes = store.get(resource.name).get("since") == since.isoformat()
+    return Cursor(initial_value=since, last_value=last_value if resumes else None, lag=resource.restatement)
 
 
 def _run_resource(resource: Resource, http: VendorHttp, cursor: Cursor, publisher: Publisher,
-                  store: CheckpointStore, run_id: str, progress: Progress | None) -> int:
+                  store: CheckpointStore, marks: dict[str, str], progress: Progress | None) -> int:
     start, end = cursor.start(), datetime.now(UTC)
     task = progress.add_task(resource.name, total=max((end - start).total_seconds(), 1.0)) if progress else None
     published = 0
     for page in resource.pages(http, cursor):
         published += publisher.publish(resource.topic, page.records)
         if page.cursor_value is not None:
-            store.save(resource.name, page.cursor_value, poll_run_id=run_id)
+            store.save(resource.name, page.cursor_value, **marks)
             if progress is not None and task is not None:
                 progress.update(task, completed=(page.cursor_value - start).total_seconds())
     if progress is not None and task is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +23,15 @@ class TopicRecord:
     offset: int
 
 
-def read_topic(bootstrap: str, topic: str, serde: Serde | None = None) -> list[TopicRecord]:
-    """All records on `topic` from the beginning to the current end, in offset order per partition."""
+def read_topic(bootstrap: str, topic: str, serde: Serde | None = None,
+               run_ids: Collection[str] | None = None) -> list[TopicRecord]:
+    """All records on `topic` from the beginning to the current end, in offset order per partition.
+
+    `run_ids` keeps only the records whose `poll_run_id` header names one of those poller passes
+    (the session broker is shared by every test).
+    """
     serde = serde or Serde(HeaderFraming())
+    wanted = None if run_ids is None else {run_id.encode() for run_id in run_ids}
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
                          "enable.auto.commit": False, "auto.offset.reset": "earliest"})
     try:
@@ -34,13 +41,15 @@ def read_topic(bootstrap: str, topic: str, serde: Serde | None = None) -> list[T
         records: list[TopicRecord] = []
         remaining = {p for p, end in ends.items() if end > 0}
         while remaining:
-            for message in consumer.consume(10_000, timeout=5.0):
+            # consume() waits out its timeout unless the whole batch arrives: short waits, many rounds.
+            for message in consumer.consume(10_000, timeout=0.05):
                 if message.error():
                     raise RuntimeError(str(message.error()))
                 headers = dict(message.headers() or [])
-                value = serde.decode(topic, message.value(), message.headers())
-                records.append(TopicRecord(message.key().decode(), value, headers, message.partition(),
-                                           message.offset()))
+                if wanted is None or headers.get("poll_run_id") in wanted:
+                    value = serde.decode(topic, message.value(), message.headers())
+                    records.append(TopicRecord(message.key().decode(), value, headers, message.partition(),
+                                               message.offset()))
                 if message.offset() + 1 >= ends[message.partition()]:
                     remaining.discard(message.partition())
         return records

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from streams.simulator.server import build_app, serve_in_thread
 from streams.simulator.world import World
+from streams.topics import ensure_topics
 from usagemart.settings import Settings, load_settings
 
 WORLD_DAYS = 90
@@ -24,6 +26,11 @@ class Simulated:
     url: str
     app: Any
 
+    @property
+    def first_day(self) -> datetime:
+        """Midnight UTC starting the world's first day: where a full backfill starts."""
+        return datetime.combine(self.world.start, time(), UTC)
+
 
 @pytest.fixture
 def simulator() -> Iterator[Simulated]:
@@ -34,10 +41,17 @@ def simulator() -> Iterator[Simulated]:
         yield Simulated(world, url, app)
 
 
+@pytest.fixture(scope="session")
+def raw_topics(kafka_bootstrap: str) -> str:
+    """The session broker with every catalog topic created (pollers do not create topics)."""
+    ensure_topics(kafka_bootstrap)
+    return kafka_bootstrap
+
+
 @pytest.fixture
-def poll_settings(tmp_path: Path, kafka_bootstrap: str, simulator: Simulated) -> Settings:
+def poll_settings(tmp_path: Path, raw_topics: str, simulator: Simulated) -> Settings:
     """Settings pointing every source at the simulator, unthrottled, with state in tmp_path."""
-    return settings_for(tmp_path, kafka_bootstrap, simulator.url)
+    return settings_for(tmp_path, raw_topics, simulator.url)
 
 
 def settings_for(home: Path, bootstrap: str, url: str, **overrides: Any) -> Settings:

@@ -1,0 +1,323 @@
+"""Benchmark of the worker's hot path: rate against a plain loop on the same records, and latency.
+
+    python -m bench.worker [--records 1000000] [--rate 5000] [--seconds 20] [--profile]
+
+One run, one machine, one broker and one embedded ClickHouse endpoint (or `KAFKA_BOOTSTRAP_SERVERS`
+and `CLICKHOUSE_URL`):
+1. `--records` raw records are produced once, half `raw.cursor.usage_events`, half
+   `raw.anthropic.usage` 1d buckets (the rows that become events, about six each): the simulator
+   world's records (vendor rows -> `conform` -> Avro, see `bench/normalize.py`), copied with a
+   varied key field (`ordinal`, `account_id`) so every copy is a new event at a realistic date.
+2. (a) a plain loop: a confluent-kafka consumer reads both topics in batches, decodes with
+   fastavro, inserts the landing columns (the record as JSON) with clickhouse-connect, commits.
+3. (b) the worker's `RawIngestor` in process (`run_range`) on the same records: landing, normalize,
+   attribute, events to ClickHouse and to `usage.events`/`cost.events`, DLQ, commit.
+4. (b') the `usagemart worker` process on the same records, timed from the first row visible to
+   the group having committed everything (every row is visible before its batch commits).
+5. With that worker running, `--rate` new Cursor events/s for `--seconds`: produce -> usage event
+   visible, from each record's `fetched_at` header (stamped when produced) to `ingested_at` (the
+   server's clock when the insert arrived), p50/p95/p99.
+`--profile` runs (b) under cProfile and prints the top costs per record instead of 4 and 5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from fastavro import schemaless_reader
+
+from bench.normalize import world_records
+from clickhouse.client import connect, ensure_database
+from clickhouse.endpoint import endpoint_service
+from clickhouse.migrate import migrate
+from schemas.contracts import contract, natural_key
+from schemas.serde import HeaderFraming, Serde
+from streams.ingest import RawIngestor
+from streams.landing import LANDING_COLUMNS, landing_table, record_json
+from streams.offsets import Ends, group_lag, offset_range, records_in_range
+from streams.pollers.publisher import PRODUCER_CONFIG, Publisher
+from streams.reference import ReferenceState
+from streams.simulator.world import World
+from streams.sink import ClickHouseSink
+from streams.topics import ensure_topics
+from tests.kafka_fixtures import start_kafka
+from usagemart.processes import free_port
+from usagemart.settings import ClickHouseTarget
+
+Record = dict[str, Any]
+CURSOR = "raw.cursor.usage_events"
+ANTHROPIC = "raw.anthropic.usage"
+TOPICS = (CURSOR, ANTHROPIC)
+PLAIN_TABLE = "bench_plain_landing"
+PAGE = 50_000
+WORKER_GROUP = "usagemart-worker-ingest"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=int, default=5000, help="records/s of the latency phase")
+    parser.add_argument("--seconds", type=int, default=20, help="length of the latency phase")
+    parser.add_argument("--profile", action="store_true", help="profile (b) instead of running (b') and latency")
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-worker-")))
+        bootstrap = stack.enter_context(_kafka(work))
+        target = stack.enter_context(_clickhouse(work))
+        client = stack.enter_context(connect(target))
+        run(args, work, bootstrap, target, client)
+
+
+def run(args: argparse.Namespace, work: Path, bootstrap: str, target: ClickHouseTarget, client: Client) -> None:
+    """The benchmark's phases, in order, printing as it goes."""
+    world = World(seed=7, start=date(2026, 1, 1), days=90)
+    began = time.perf_counter()
+    produced = produce_backlog(bootstrap, world, args.records)
+    print(f"produced {produced:,} records in {time.perf_counter() - began:.1f}s")
+    plain = timed(lambda: plain_loop(bootstrap, client))
+    report("(a) plain loop", plain, produced)
+    if args.profile:
+        profile(lambda: ingest_in_process(bootstrap, target), produced)
+        return
+    truncate(client)
+    ingested = timed(lambda: ingest_in_process(bootstrap, target))
+    report("(b) RawIngestor.run_range", ingested, produced, plain)
+    truncate(client)
+    with worker_process(work, bootstrap, target) as logs:
+        process = worker_catch_up(bootstrap, client, produced)
+        report("(b') usagemart worker", process, produced, plain)
+        latency(bootstrap, client, world, args.rate, args.seconds)
+        print(f"worker log: {logs}")
+
+
+@contextmanager
+def _kafka(work: Path) -> Iterator[str]:
+    brokers = start_kafka(work / "kafka")
+    bootstrap = next(brokers)
+    try:
+        ensure_topics(bootstrap)
+        yield bootstrap
+    finally:
+        next(brokers, None)
+
+
+@contextmanager
+def _clickhouse(work: Path) -> Iterator[ClickHouseTarget]:
+    external = os.environ.get("CLICKHOUSE_URL")
+    service = None
+    if external:
+        target = ClickHouseTarget(external)
+    else:
+        port = free_port()
+        service = endpoint_service(work / "clickhouse", work / "run", port=port)
+        service.start()
+        target = ClickHouseTarget(f"http://127.0.0.1:{port}/bench_worker")
+    try:
+        ensure_database(target)
+        with connect(target) as client:
+            migrate(client)
+            client.command(f"CREATE TABLE IF NOT EXISTS {PLAIN_TABLE} AS raw_records_template")
+        yield target
+    finally:
+        if service is not None:
+            service.stop()
+
+
+def produce_backlog(bootstrap: str, world: World, count: int) -> int:
+    """`count` records, half on each topic, published as the pollers publish (keys and headers)."""
+    publisher = Publisher(bootstrap, Serde(HeaderFraming()), "bench", uuid.uuid4().hex)
+    try:
+        for topic, records in backlog(world, count).items():
+            for start in range(0, len(records), PAGE):
+                publisher.publish(topic, records[start:start + PAGE])
+    finally:
+        publisher.close()
+    return count
+
+
+def backlog(world: World, count: int) -> dict[str, list[Record]]:
+    """The world's Cursor events and 1d usage buckets, copied with a varied key field up to `count`."""
+    cursor = world_records(world, CURSOR, True)
+    anthropic = world_records(world, ANTHROPIC, True)
+    half = count // 2
+    return {
+        CURSOR: copies(cursor, half, lambda record, n: {**record, "ordinal": record["ordinal"] + 1000 * n}),
+        ANTHROPIC: copies(anthropic, count - half, lambda record, n: {**record, "account_id": f"acct_bench{n}"}
+                          if n else record),
+    }
+
+
+def copies(records: Sequence[Record], count: int, vary: Callable[[Record, int], Record]) -> list[Record]:
+    """`count` records: `records`, then `vary(record, 1)` of each, then `vary(record, 2)`, ..."""
+    return [vary(records[index % len(records)], index // len(records)) for index in range(count)]
+
+
+def plain_loop(bootstrap: str, client: Client) -> None:
+    """Consume both topics to their end: decode, insert landing columns, commit; nothing else."""
+    starts, ends = offset_range(bootstrap, TOPICS, None)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-plain-{uuid.uuid4().hex[:8]}",
+                         "enable.auto.commit": False, "fetch.max.bytes": 64 * 1024 * 1024,
+                         "max.partition.fetch.bytes": 16 * 1024 * 1024})
+    schemas = {topic: contract(topic).schema for topic in TOPICS}
+    remaining = records_in_range(starts, ends)
+    consumer.assign(starts)
+    try:
+        while remaining:
+            messages = consumer.consume(10_000, timeout=0.25)
+            if messages:
+                client.insert(PLAIN_TABLE, plain_columns(messages, schemas), column_names=list(LANDING_COLUMNS),
+                              column_oriented=True)
+                consumer.commit(asynchronous=False)
+                remaining -= len(messages)
+    finally:
+        consumer.close()
+
+
+def plain_columns(messages: Sequence[Message], schemas: dict[str, Any]) -> list[list[Any]]:
+    """The landing columns of a batch, the plain way: one pass, fastavro, `json.dumps`."""
+    columns: list[list[Any]] = [[] for _ in LANDING_COLUMNS]
+    for message in messages:
+        headers = dict(message.headers())
+        record = schemaless_reader(io.BytesIO(message.value()), schemas[message.topic()], None)
+        row = (message.key().decode(), json.dumps(record, default=str), headers["schema"].decode(),
+               headers["source"].decode(), headers["poll_run_id"].decode(),
+               datetime.fromisoformat(headers["fetched_at"].decode()), message.topic(), message.partition(),
+               message.offset())
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns
+
+
+def ingest_in_process(bootstrap: str, target: ClickHouseTarget) -> None:
+    """The worker's hot path over both topics, from the beginning to the current end."""
+    state = ReferenceState()
+    ingestor = RawIngestor(bootstrap, Serde(HeaderFraming()), ClickHouseSink(lambda: connect(target)), state.lookup,
+                           lambda: state.prices, group_id=f"bench-ingest-{uuid.uuid4().hex[:8]}", topics=TOPICS)
+    starts, ends = offset_range(bootstrap, TOPICS, None)
+    ingestor.run_range(starts, ends)
+
+
+@contextmanager
+def worker_process(work: Path, bootstrap: str, target: ClickHouseTarget) -> Iterator[Path]:
+    """`usagemart worker` running against the bench's broker and database; yields its log file."""
+    log = work / "worker.log"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "USAGEMART_HOME": str(work / "home"),
+           "CLICKHOUSE_URL": f"http://{target.username}:{target.password}@{target.host}:{target.port}/"
+                             f"{target.database}"}
+    command = [str(Path(sys.executable).with_name("usagemart")), "worker", "--web-port", str(free_port())]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        yield log
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+def worker_catch_up(bootstrap: str, client: Client, expected: int) -> float:
+    """Seconds from the first landing row visible to the worker's group having committed everything."""
+    while landed(client) == 0:
+        time.sleep(0.05)
+    first = time.perf_counter()
+    while group_lag(bootstrap, WORKER_GROUP, TOPICS) > 0:
+        time.sleep(0.1)
+    seconds = time.perf_counter() - first
+    if landed(client) < expected:
+        raise RuntimeError(f"the worker committed everything but only {landed(client):,} of {expected:,} landed")
+    return seconds
+
+
+def landed(client: Client) -> int:
+    """Landing rows of both topics."""
+    return sum(client.command(f"SELECT count() FROM {landing_table(topic)}") for topic in TOPICS)
+
+
+def latency(bootstrap: str, client: Client, world: World, rate: int, seconds: int) -> None:
+    """Produce new Cursor events at `rate`/s for `seconds`; print produce -> visible percentiles."""
+    template = world_records(world, CURSOR, True)
+    count = rate * seconds
+    records = copies(template, count, lambda record, n: {**record, "ordinal": record["ordinal"] + 1_000_000 + n})
+    serde = Serde(HeaderFraming())
+    values = serde.encode_batch(CURSOR, records)
+    keys = [natural_key(CURSOR, record).encode() for record in records]
+    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG, "linger.ms": 5})
+    started_ms = int(time.time() * 1000)
+    paced(producer, keys, values, rate, [("source", b"bench"), ("poll_run_id", b"latency"), *serde.headers(CURSOR)])
+    while client.command(f"SELECT count() FROM usage_events WHERE raw_topic = '{CURSOR}' "
+                         f"AND version >= {started_ms}") < count:
+        time.sleep(0.2)
+    p50, p95, p99 = client.query(
+        "SELECT quantilesExact(0.5, 0.95, 0.99)(toUnixTimestamp64Milli(ingested_at) - version) FROM usage_events "
+        f"WHERE raw_topic = '{CURSOR}' AND version >= {started_ms}").result_rows[0][0]
+    print(f"latency at {rate:,} records/s for {seconds}s ({count:,} records), produce -> usage event visible: "
+          f"p50 {p50 / 1000:.3f}s  p95 {p95 / 1000:.3f}s  p99 {p99 / 1000:.3f}s")
+
+
+def paced(producer: Producer, keys: list[bytes], values: list[bytes], rate: int,
+          headers: list[tuple[str, bytes]]) -> None:
+    """Produce at `rate` records/s in ticks of 10 ms, each record stamped `fetched_at` when sent."""
+    tick, per_tick = 0.01, max(1, rate // 100)
+    start = time.perf_counter()
+    for index in range(0, len(values), per_tick):
+        delay = start + (index // per_tick) * tick - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        stamp = ("fetched_at", datetime.now(UTC).isoformat().encode())
+        for key, value in zip(keys[index:index + per_tick], values[index:index + per_tick], strict=True):
+            producer.produce(CURSOR, value, key, headers=[*headers, stamp])
+        producer.poll(0)
+    producer.flush(60)
+
+
+def truncate(client: Client) -> None:
+    """Empty the worker's tables, so every run inserts into the same state."""
+    for table in ("usage_events", "cost_events", "dlq_records", *(landing_table(topic) for topic in TOPICS)):
+        client.command(f"TRUNCATE TABLE {table}")
+
+
+def timed(work: Callable[[], None]) -> float:
+    """Seconds `work` took."""
+    began = time.perf_counter()
+    work()
+    return time.perf_counter() - began
+
+
+def report(label: str, seconds: float, count: int, baseline: float | None = None) -> None:
+    """One rate line, with its ratio to the baseline's rate."""
+    ratio = f"   b/a = {baseline / seconds:.2f}" if baseline else ""
+    print(f"{label:<28}{count / seconds:>12,.0f} records/s  ({seconds:.1f}s){ratio}", flush=True)
+
+
+def profile(work: Callable[[], None], count: int) -> None:
+    """Run `work` under cProfile; print the top functions by own time, in microseconds per record."""
+    profiler = cProfile.Profile()
+    profiler.runcall(work)
+    stats = pstats.Stats(profiler)
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:30]  # type: ignore[attr-defined]
+    total = sum(timing[2] for timing in stats.stats.values())  # type: ignore[attr-defined]
+    print(f"(b) under cProfile: {total / count * 1e6:.1f} us/record of own time in total")
+    print(f"{'us/record own':>14}{'us/record cum':>14}{'calls/record':>13}  function")
+    for (path, line, name), (_, calls, own, cumulative, _) in rows:
+        print(f"{own / count * 1e6:>14.2f}{cumulative / count * 1e6:>14.2f}{calls / count:>13.2f}  "
+              f"{Path(path).name}:{line}({name})")
+
+
+if __name__ == "__main__":
+    main()
