@@ -157,11 +157,11 @@ def _declared(model: Model, templates: Mapping[str, tuple[CheckMeta, str]]) -> l
     return declared
 
 
-def _run(client: Client, test: DataTest, variables: Mapping[str, str]) -> TestResult:
+def _run(client: Client, test: DataTest, values: Mapping[str, str]) -> TestResult:
     started = time.perf_counter()
     failures, sample, error = 0, [], ""
     try:
-        sql = render(test.sql, variables)
+        sql = render(test.sql, values)
         failures = int(client.query(f"SELECT count() FROM ({sql})").result_rows[0][0])
         if failures:
             rows = client.query(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_ROWS}")

@@ -17,8 +17,6 @@ from batch.model import Kind, Model
 from batch.run_report import Action
 from batch.template import ALL_ROWS, in_list, rename_relations, render
 
-STAGING_SUFFIX = r"__(build|delta|next)_[0-9a-f]{8}$"
-"""Names of the relations batches stage in; leftovers of a crashed batch match it."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +35,11 @@ class Touched:
 
 NOTHING = Touched()
 EVERYTHING = Touched(everything=True)
+
+
+def staging_pattern(run: str = "[0-9a-f]{8}") -> str:
+    """A regular expression matching the names of the relations batch `run` (default: any) stages in."""
+    return rf"__(build|delta|next)_{run}$"
 
 
 @dataclass(frozen=True)

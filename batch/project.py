@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -13,8 +13,6 @@ from batch.model import Model, ModelError, read_model
 from batch.template import holes, words
 
 MODELS_DIR = Path(__file__).parent / "models"
-LANDING_PREFIX = "raw_"
-"""Landing tables (`raw_*`, one per raw/reference topic) are the inputs models read."""
 
 
 @dataclass(frozen=True)
@@ -24,8 +22,13 @@ class Project:
     models: Mapping[str, Model]
     upstream: Mapping[str, tuple[str, ...]]
     """The models each model's SQL names."""
-    landing: Mapping[str, tuple[str, ...]]
-    """The landing tables each model's SQL names."""
+    named: Mapping[str, frozenset[str]]
+    """Every bare word of each model's SQL: among them, the input tables it reads (landing, events)."""
+
+    def inputs(self, tables: Iterable[str]) -> dict[str, frozenset[str]]:
+        """Per model, the tables of `tables` (not models) its SQL names."""
+        candidates = set(tables) - set(self.models)
+        return {name: words & candidates for name, words in self.named.items()}
 
     def fingerprints(self, variables: Mapping[str, str]) -> dict[str, str]:
         """Per model, a hash of its SQL, metadata, the variable values it uses and its upstream hashes.
@@ -53,14 +56,10 @@ def load_project(directory: Path = MODELS_DIR) -> Project:
         if model.name in models:
             raise ModelError(f"{path}: a model named {model.name} already exists ({models[model.name].path})")
         models[model.name] = model
-    upstream: dict[str, tuple[str, ...]] = {}
-    landing: dict[str, tuple[str, ...]] = {}
-    for name, model in models.items():
-        named = words(model.sql)
-        upstream[name] = tuple(sorted(named & (models.keys() - {name})))
-        landing[name] = tuple(sorted(word for word in named if word.startswith(LANDING_PREFIX)))
+    named = {name: frozenset(words(model.sql)) for name, model in models.items()}
+    upstream = {name: tuple(sorted(named[name] & (models.keys() - {name}))) for name in models}
     try:
         order = list(TopologicalSorter(upstream).static_order())
     except CycleError as error:
         raise ModelError(f"models depend on each other in a cycle: {' -> '.join(error.args[1])}") from None
-    return Project(models={name: models[name] for name in order}, upstream=upstream, landing=landing)
+    return Project(models={name: models[name] for name in order}, upstream=upstream, named=named)

@@ -28,7 +28,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from batch import state
 from batch.data_tests import TestResult, load_data_tests, run_data_tests
 from batch.engine_adapter import EngineAdapter, error_summary
-from batch.materialize import BUILDERS, NOTHING, STAGING_SUFFIX, Job, Stage, StagingNames, Touched
+from batch.materialize import BUILDERS, NOTHING, Job, Stage, StagingNames, Touched, staging_pattern
 from batch.model import Kind, Model
 from batch.project import Project, load_project
 from batch.run_report import Action, BatchReport, ModelReport
@@ -45,7 +45,7 @@ STALE_STAGING = timedelta(hours=1)
 
 
 class BatchError(RuntimeError):
-    """A batch failed: nothing was published and the watermark did not move."""
+    """A batch failed building (nothing was published) or publishing; the watermark did not move."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,6 @@ def run_batch(client: Client, settings: Settings, options: BatchOptions = BatchO
     try:
         batch.build_all()
         batch.publish_all()
-        report.finished_at = adapter.now()
-        state.record_fingerprints(client, batch.built_in_full(), report.finished_at)
     except Exception as error:
         report.error = str(error) if isinstance(error, BatchError) else f"{type(error).__name__}: {error}"
         logger.error("batch %s failed: %s", report.run_id, report.error)
@@ -100,6 +98,9 @@ def run_batch(client: Client, settings: Settings, options: BatchOptions = BatchO
         raise BatchError(report.error) from error
     finally:
         batch.drop_staging()
+    report.finished_at = adapter.now()
+    # Were these lost, the next batch would redo this window: every step of it is idempotent.
+    state.record_fingerprints(client, batch.built_in_full(), report.finished_at)
     state.record_run(client, report)
     logger.info("batch %s (%s) published up to %s", report.run_id, report.mode, report.watermark)
     tests = run_data_tests(client, load_data_tests(project), variables, report.run_id, batch.test_scopes())
@@ -113,8 +114,9 @@ def run_on_schedule(client: Client, settings: Settings, every: float, stop: thre
         started = time.monotonic()
         try:
             on_outcome(run_batch(client, settings))
-        except BatchError:
-            pass  # recorded and logged; the next batch processes the same window
+        except (BatchError, ClickHouseError) as error:
+            # The watermark did not move: the next batch processes the same window.
+            logger.error("batch failed, next one in %.0f s: %s", every, error_summary(error))
         stop.wait(max(0.0, every - (time.monotonic() - started)))
 
 
@@ -126,7 +128,7 @@ def _forced(dates: tuple[date, date] | None) -> Touched:
 
 
 def _drop_stale_staging(adapter: EngineAdapter) -> None:
-    for name in adapter.relations(STAGING_SUFFIX, older_than=STALE_STAGING):
+    for name in adapter.relations(staging_pattern(), older_than=STALE_STAGING):
         logger.warning("dropping %s, left behind by a batch that did not finish", name)
         adapter.drop(name)
 
@@ -145,6 +147,9 @@ class _Batch:
         self.run = report.run_id[:8]
         self.fingerprints = project.fingerprints(variables)
         self.deployed = state.deployed_fingerprints(adapter.client)
+        self.existing = set(adapter.relations(""))
+        self.inputs = project.inputs(self.existing)
+        self.changed_inputs = self._changed_inputs()
         self.stages: dict[str, Stage] = {}
 
     def build_all(self) -> None:
@@ -187,7 +192,7 @@ class _Batch:
         return {name: stage.scope for name, stage in self.stages.items()}
 
     def drop_staging(self) -> None:
-        names = self.adapter.relations(f"__(next|build|delta)_{self.run}$")
+        names = self.adapter.relations(staging_pattern(self.run))
         # Views first: they read the staging tables.
         for name in sorted(names, key=lambda name: f"__next_{self.run}" not in name):
             self.adapter.drop(name)
@@ -196,18 +201,24 @@ class _Batch:
         name = model.name
         parents = [self.stages[parent] for parent in self.project.upstream[name] if parent in self.stages]
         touched = reduce(Touched.__or__, (parent.touched for parent in parents), NOTHING)
-        full = self.full or self.fingerprints[name] != self.deployed.get(name) or not self.adapter.exists(name)
+        full = self.full or self.fingerprints[name] != self.deployed.get(name) or name not in self.existing
         if model.kind is Kind.INCREMENTAL_BY_PARTITION:
             touched |= self.forced
             needed = full or bool(touched)
         else:
-            needed = full or bool(parents) or bool(self.project.landing[name])
+            needed = full or bool(parents) or bool(self.inputs[name] & self.changed_inputs)
         if not needed:
             return None
         job = Job(adapter=self.adapter, model=model, names=StagingNames(name, self.run), full=full, touched=touched,
                   values={**self.variables, "landed_filter": self._landed_filter(model, full)},
                   staged_upstream={parent.model.name: parent.relation_for(model.kind, full) for parent in parents})
         return BUILDERS[model.kind](job)
+
+    def _changed_inputs(self) -> set[str]:
+        read = set().union(*self.inputs.values())
+        if self.report.since is None:
+            return read
+        return self.adapter.landed(read, self.report.since, self.report.watermark)
 
     def _landed_filter(self, model: Model, full: bool) -> str:
         until = f"ingested_at <= {literal(self.report.watermark)}"

@@ -83,7 +83,7 @@ class Worker:
                 logger.warning("reference record skipped (the ingest path dead-letters it): %s", error)
                 return
         self.tables[topic][text_key.encode()] = pickle.dumps(record)
-        self.state.apply(topic, text_key, record)
+        self.state.apply(topic, text_key or None, record)
 
     def rebuild_reference(self) -> int:
         """Reload the lookup from the recovered tables (after a restart)."""

@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from confluent_kafka import Message
@@ -22,7 +23,7 @@ def landing_table(topic: str) -> str:
 
 def record_json(record: dict[str, Any]) -> str:
     """The record as JSON: dates `YYYY-MM-DD`, times ISO 8601 UTC with milliseconds, decimals as text."""
-    return json.dumps(record, default=_json_value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(record)
 
 
 def _json_value(value: object) -> object:
@@ -37,20 +38,25 @@ def _json_value(value: object) -> object:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
+# One encoder for every record: `json.dumps` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(default=_json_value, separators=(",", ":"), ensure_ascii=False)
+
+
 class LandingBatch:
     """Landing columns per table for one consumed batch."""
 
     def __init__(self) -> None:
         self.tables: dict[str, dict[str, list[Any]]] = defaultdict(lambda: {name: [] for name in LANDING_COLUMNS})
 
-    def add(self, message: Message, record: dict[str, Any], headers: dict[str, bytes]) -> None:
+    def add(self, message: Message, record: dict[str, Any], headers: dict[str, bytes], fetched: datetime) -> None:
+        """Land one decoded record; `fetched` is its `fetched_at` (see `fetched_at`)."""
         columns = self.tables[landing_table(message.topic())]
         columns["natural_key"].append((message.key() or b"").decode("utf-8", "replace"))
         columns["record"].append(record_json(record))
-        columns["schema_ref"].append(headers.get("schema", b"").decode())
-        columns["source"].append(headers.get("source", b"").decode())
-        columns["poll_run_id"].append(headers.get("poll_run_id", b"").decode())
-        columns["fetched_at"].append(fetched_at(headers, message))
+        columns["schema_ref"].append(headers.get("schema", b"").decode("utf-8", "replace"))
+        columns["source"].append(headers.get("source", b"").decode("utf-8", "replace"))
+        columns["poll_run_id"].append(headers.get("poll_run_id", b"").decode("utf-8", "replace"))
+        columns["fetched_at"].append(fetched)
         columns["kafka_topic"].append(message.topic())
         columns["kafka_partition"].append(message.partition())
         columns["kafka_offset"].append(message.offset())
@@ -60,5 +66,11 @@ def fetched_at(headers: dict[str, bytes], message: Message) -> datetime:
     """The poller's `fetched_at` header, else the Kafka timestamp."""
     raw = headers.get("fetched_at")
     if raw:
-        return datetime.fromisoformat(raw.decode())
+        return _instant(raw)
     return datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC)
+
+
+@lru_cache(maxsize=1024)
+def _instant(text: bytes) -> datetime:
+    # Every record of a poller's page carries the same `fetched_at`: parse it once.
+    return datetime.fromisoformat(text.decode())

@@ -27,14 +27,22 @@ class ReferenceState:
 
     lookup: DictReferenceData = field(default_factory=DictReferenceData)
     prices: ModelPriceBook = field(default_factory=ModelPriceBook.shipped)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Current `ref.pricebook` rows by key: a tombstone retracts one, so prices are rebuilt from them."""
 
-    def apply(self, topic: str, key: str, record: dict[str, Any] | None) -> None:
+    def apply(self, topic: str, key: str | None, record: dict[str, Any] | None) -> None:
         """Apply one decoded reference record (None: a tombstone)."""
-        if topic == "ref.pricebook":
-            if record is not None:
-                self.prices.override([record])
-        else:
+        if topic != "ref.pricebook":
             self.lookup.update(topic, key, record)
+            return
+        if record is None:
+            self.overrides.pop(key or "", None)
+            prices = ModelPriceBook.shipped()
+            prices.override(self.overrides.values())
+            self.prices = prices
+        else:
+            self.overrides[key or ""] = record
+            self.prices.override([record])
 
     def apply_message(self, serde: Serde, message: Message) -> None:
         """Decode and apply one reference message; undecodable ones are left to the ingest DLQ."""
@@ -43,7 +51,8 @@ class ReferenceState:
             record = None if value is None else serde.decode(message.topic(), value, message.headers())
         except DecodeError:
             return
-        self.apply(message.topic(), (message.key() or b"").decode(), record)
+        key = message.key()
+        self.apply(message.topic(), key.decode() if key is not None else None, record)
 
 
 def load(bootstrap: str, serde: Serde) -> ReferenceState:

@@ -106,7 +106,8 @@ def demo() -> None:
 @command
 def poll(
     source_name: str = typer.Argument(..., metavar="SOURCE", help="anthropic, cursor, stripe or product"),
-    since: datetime | None = typer.Option(None, help="Backfill from this instant (UTC), e.g. 2026-08-01."),
+    since: datetime | None = typer.Option(None, help="Backfill from this instant (UTC), e.g. 2026-08-01; "
+                                          "re-running the same --since resumes from the checkpoint."),
     once: bool = typer.Option(False, "--once", help="One pass, then exit."),
 ) -> None:
     """Run a poller: continuously at the source's cadence, or one pass with --once / --since."""
@@ -217,7 +218,7 @@ def batch_command(name: str) -> Callable[[F], F]:
 @contextmanager
 def _batch_client(config: Settings) -> Iterator[Client]:
     """A client for the batch commands: a failed batch or an unreachable ClickHouse ends in one clear error."""
-    from clickhouse_connect.driver.exceptions import Error as ClickHouseClientError
+    from clickhouse_connect.driver.exceptions import ClickHouseError
 
     from batch.engine_adapter import error_summary
     from batch.runner import BatchError
@@ -228,7 +229,7 @@ def _batch_client(config: Settings) -> Iterator[Client]:
             yield client
     except BatchError as error:
         _fail(str(error), 1)
-    except ClickHouseClientError as error:
+    except ClickHouseError as error:
         _fail(f"ClickHouse at {config.clickhouse.safe_url}: {error_summary(error)}", 1)
 
 

@@ -211,7 +211,8 @@ class LocalBroker(BackgroundService):
         result = subprocess.run(
             [
                 java, *JVM_OPTIONS, "-cp", f"{libs}/*", "kafka.tools.StorageTool", "format",
-                "-t", _cluster_id(self.state_dir), "-c", str(self.properties_file), "--ignore-formatted",
+                # `--cluster-id=` form: an id may begin with "-", which the tool would read as an option.
+                f"--cluster-id={_cluster_id(self.state_dir)}", "-c", str(self.properties_file), "--ignore-formatted",
             ],
             capture_output=True, text=True, check=False,
         )

@@ -4,6 +4,7 @@ atomic failure, forced date ranges, and the run history."""
 from __future__ import annotations
 
 import shutil
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from batch import state
 from batch.project import MODELS_DIR, load_project
 from batch.run_report import Action, BatchReport
-from batch.runner import BatchError
+from batch.runner import BatchError, BatchOutcome, run_on_schedule
 from tests.batch.conftest import Mart
 from tests.batch.test_usage_mart import land_batch_1, land_batch_2, land_batch_3
 
@@ -166,3 +167,18 @@ def test_a_changed_model_is_rebuilt_in_full_with_what_reads_it(mart: Mart, tmp_p
     assert actions(report)["int__usage_refined"] is Action.DEFINED
     assert actions(report)["fact_usage"] is Action.REBUILT
     assert actions(report)["dim_customer"] is Action.SKIPPED
+
+
+def test_the_schedule_runs_batches_until_stopped(mart: Mart) -> None:
+    stop = threading.Event()
+    outcomes: list[BatchOutcome] = []
+
+    def seen(outcome: BatchOutcome) -> None:
+        outcomes.append(outcome)
+        if len(outcomes) == 2:
+            stop.set()
+
+    run_on_schedule(mart.client, mart.settings, 0.01, stop, seen)
+
+    assert [outcome.report.mode for outcome in outcomes] == ["full", "incremental"]
+    assert all(outcome.report.succeeded for outcome in outcomes)

@@ -30,7 +30,8 @@ def test_the_usage_mart_models_load_in_dependency_order() -> None:
     assert project.models["int__fact_usage_priced"].kind is Kind.VIEW
     assert project.models["fact_usage"].kind is Kind.INCREMENTAL_BY_PARTITION
     assert {"dim_customer", "dim_product", "dim_plan", "dim_country", "dim_currency"} <= set(order)
-    assert project.landing["stg_product_usage"] == ("raw_product_usage",)
+    assert project.inputs(["raw_product_usage", "raw_pricebook", "fact_usage"])["stg_product_usage"] == {
+        "raw_product_usage"}
 
 
 def test_every_declared_test_has_a_template_and_every_test_file_a_header() -> None:

@@ -6,12 +6,12 @@ overage = overage_units x unit_price, overage_share = overage / billed, 0 when b
 Unpriced rows keep null price, currency and values."""
 */
 SELECT
-    cityHash64(usage.customer_code) AS customer_key,
-    cityHash64(usage.product_code) AS product_key,
-    cityHash64(usage.plan_code) AS plan_key,
+    -- No code ('') is each dimension's default (unknown) member, key 0.
+    if(usage.customer_code = '', 0, cityHash64(usage.customer_code)) AS customer_key,
+    if(usage.product_code = '', 0, cityHash64(usage.product_code)) AS product_key,
+    if(usage.plan_code = '', 0, cityHash64(usage.plan_code)) AS plan_key,
     usage.report_date AS report_date,
-    -- Key 0 is each dimension's default (unknown) member.
-    ifNull(cityHash64(usage.country_code), 0) AS country_key,
+    if(usage.country_code = '', 0, cityHash64(usage.country_code)) AS country_key,
     cityHash64(prices.currency_code) AS currency_key,
     usage.customer_code AS customer_code,
     usage.product_code AS product_code,

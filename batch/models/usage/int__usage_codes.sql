@@ -7,11 +7,11 @@ order_by = ["catalog", "code"]
 */
 SELECT
     toLowCardinality(member.1) AS catalog,
-    assumeNotNull(member.2) AS code,
+    member.2 AS code,
     CAST(min(fetched_at) AS SimpleAggregateFunction(min, DateTime64(3, 'UTC'))) AS first_seen_at
 FROM stg_product_usage
 ARRAY JOIN
     [('customers', customer_code), ('products', product_code), ('plans', plan_code), ('countries', country_code)]
     AS member
-WHERE member.2 IS NOT NULL
+WHERE member.2 != ''
 GROUP BY catalog, code

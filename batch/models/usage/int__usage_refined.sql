@@ -18,14 +18,14 @@ SELECT
 FROM
 (
     SELECT
+        report_date,
         customer_code,
         product_code,
         plan_code,
-        report_date,
         -- A tuple: argMax skips rows whose value is null, and a null country_code must still win when newest.
         argMax(tuple(country_code, units_used, included_units, status, updated_at), (updated_at, kafka_offset))
             AS latest
     FROM stg_product_usage
-    GROUP BY customer_code, product_code, plan_code, report_date
+    GROUP BY report_date, customer_code, product_code, plan_code
 )
 WHERE status = 'OPEN'
