@@ -1,6 +1,6 @@
 """Benchmark of the worker's hot path: rate against a plain loop on the same records, and latency.
 
-    python -m bench.worker [--records 1000000] [--rate 5000] [--seconds 20] [--profile]
+    python -m bench.worker [--records 1000000] [--rate 5000] [--seconds 20] [--phases plain,ingest,worker]
 
 One run, one machine, one broker and one embedded ClickHouse endpoint (or `KAFKA_BOOTSTRAP_SERVERS`
 and `CLICKHOUSE_URL`):
@@ -17,17 +17,17 @@ and `CLICKHOUSE_URL`):
 5. With that worker running, `--rate` new Cursor events/s for `--seconds`: produce -> usage event
    visible, from each record's `fetched_at` header (stamped when produced) to `ingested_at` (the
    server's clock when the insert arrived), p50/p95/p99.
-`--profile` runs (b) under cProfile and prints the top costs per record instead of 4 and 5.
+`--phases` picks among `plain` (2), `ingest` (3) and `worker` (4 and 5). To see where (b) spends
+its time, sample it with all its threads, e.g.
+`py-spy record --format raw -o ingest.txt -- python -m bench.worker --records 200000 --phases ingest`.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import io
 import json
 import os
-import pstats
 import subprocess
 import sys
 import tempfile
@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from clickhouse_connect.driver.client import Client
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
@@ -49,7 +49,7 @@ from clickhouse.endpoint import endpoint_service
 from clickhouse.migrate import migrate
 from schemas.contracts import contract, natural_key
 from schemas.serde import HeaderFraming, Serde
-from streams.ingest import RawIngestor
+from streams.ingest import BatchResult, RawIngestor
 from streams.landing import LANDING_COLUMNS, landing_table, record_json
 from streams.offsets import Ends, group_lag, offset_range, records_in_range
 from streams.pollers.publisher import PRODUCER_CONFIG, Publisher
@@ -68,6 +68,8 @@ TOPICS = (CURSOR, ANTHROPIC)
 PLAIN_TABLE = "bench_plain_landing"
 PAGE = 50_000
 WORKER_GROUP = "usagemart-worker-ingest"
+PHASES = ("plain", "ingest", "worker")
+T = TypeVar("T")
 
 
 def main() -> None:
@@ -75,7 +77,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--rate", type=int, default=5000, help="records/s of the latency phase")
     parser.add_argument("--seconds", type=int, default=20, help="length of the latency phase")
-    parser.add_argument("--profile", action="store_true", help="profile (b) instead of running (b') and latency")
+    parser.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated, of {', '.join(PHASES)}")
     args = parser.parse_args()
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-worker-")))
@@ -90,21 +92,25 @@ def run(args: argparse.Namespace, work: Path, bootstrap: str, target: ClickHouse
     world = World(seed=7, start=date(2026, 1, 1), days=90)
     began = time.perf_counter()
     produced = produce_backlog(bootstrap, world, args.records)
-    print(f"produced {produced:,} records in {time.perf_counter() - began:.1f}s")
-    plain = timed(lambda: plain_loop(bootstrap, client))
-    report("(a) plain loop", plain, produced)
-    if args.profile:
-        profile(lambda: ingest_in_process(bootstrap, target), produced)
-        return
-    truncate(client)
-    ingested = timed(lambda: ingest_in_process(bootstrap, target))
-    report("(b) RawIngestor.run_range", ingested, produced, plain)
-    truncate(client)
-    with worker_process(work, bootstrap, target) as logs:
-        process = worker_catch_up(bootstrap, client, produced)
-        report("(b') usagemart worker", process, produced, plain)
-        latency(bootstrap, client, world, args.rate, args.seconds)
-        print(f"worker log: {logs}")
+    print(f"produced {produced:,} records in {time.perf_counter() - began:.1f}s", flush=True)
+    phases = args.phases.split(",")
+    plain = None
+    if "plain" in phases:
+        plain, _ = timed(lambda: plain_loop(bootstrap, client))
+        report("(a) plain loop", plain, produced)
+    if "ingest" in phases:
+        truncate(client)
+        ingested, totals = timed(lambda: ingest_in_process(bootstrap, target))
+        report("(b) RawIngestor.run_range", ingested, produced, plain)
+        events = totals.usage_events + totals.cost_events
+        print(f"{'':<28}{events / ingested:>12,.0f} events/s written ({events:,} events)", flush=True)
+    if "worker" in phases:
+        truncate(client)
+        with worker_process(work, bootstrap, target) as logs:
+            process = worker_catch_up(bootstrap, client, produced)
+            report("(b') usagemart worker", process, produced, plain)
+            latency(bootstrap, client, world, args.rate, args.seconds)
+            print(f"worker log: {logs}")
 
 
 @contextmanager
@@ -205,13 +211,14 @@ def plain_columns(messages: Sequence[Message], schemas: dict[str, Any]) -> list[
     return columns
 
 
-def ingest_in_process(bootstrap: str, target: ClickHouseTarget) -> None:
-    """The worker's hot path over both topics, from the beginning to the current end."""
+def ingest_in_process(bootstrap: str, target: ClickHouseTarget) -> BatchResult:
+    """The worker's hot path over both topics, from the beginning to the current end; what it did."""
     state = ReferenceState()
     ingestor = RawIngestor(bootstrap, Serde(HeaderFraming()), ClickHouseSink(lambda: connect(target)), state.lookup,
                            lambda: state.prices, group_id=f"bench-ingest-{uuid.uuid4().hex[:8]}", topics=TOPICS)
     starts, ends = offset_range(bootstrap, TOPICS, None)
     ingestor.run_range(starts, ends)
+    return ingestor.totals
 
 
 @contextmanager
@@ -260,8 +267,11 @@ def latency(bootstrap: str, client: Client, world: World, rate: int, seconds: in
     producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG, "linger.ms": 5})
     started_ms = int(time.time() * 1000)
     paced(producer, keys, values, rate, [("source", b"bench"), ("poll_run_id", b"latency"), *serde.headers(CURSOR)])
+    deadline = time.monotonic() + 300
     while client.command(f"SELECT count() FROM usage_events WHERE raw_topic = '{CURSOR}' "
                          f"AND version >= {started_ms}") < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the latency records did not all arrive within 5 minutes")
         time.sleep(0.2)
     p50, p95, p99 = client.query(
         "SELECT quantilesExact(0.5, 0.95, 0.99)(toUnixTimestamp64Milli(ingested_at) - version) FROM usage_events "
@@ -292,31 +302,17 @@ def truncate(client: Client) -> None:
         client.command(f"TRUNCATE TABLE {table}")
 
 
-def timed(work: Callable[[], None]) -> float:
-    """Seconds `work` took."""
+def timed(work: Callable[[], T]) -> tuple[float, T]:
+    """Seconds `work` took, and what it returned."""
     began = time.perf_counter()
-    work()
-    return time.perf_counter() - began
+    result = work()
+    return time.perf_counter() - began, result
 
 
 def report(label: str, seconds: float, count: int, baseline: float | None = None) -> None:
     """One rate line, with its ratio to the baseline's rate."""
     ratio = f"   b/a = {baseline / seconds:.2f}" if baseline else ""
     print(f"{label:<28}{count / seconds:>12,.0f} records/s  ({seconds:.1f}s){ratio}", flush=True)
-
-
-def profile(work: Callable[[], None], count: int) -> None:
-    """Run `work` under cProfile; print the top functions by own time, in microseconds per record."""
-    profiler = cProfile.Profile()
-    profiler.runcall(work)
-    stats = pstats.Stats(profiler)
-    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:30]  # type: ignore[attr-defined]
-    total = sum(timing[2] for timing in stats.stats.values())  # type: ignore[attr-defined]
-    print(f"(b) under cProfile: {total / count * 1e6:.1f} us/record of own time in total")
-    print(f"{'us/record own':>14}{'us/record cum':>14}{'calls/record':>13}  function")
-    for (path, line, name), (_, calls, own, cumulative, _) in rows:
-        print(f"{own / count * 1e6:>14.2f}{cumulative / count * 1e6:>14.2f}{calls / count:>13.2f}  "
-              f"{Path(path).name}:{line}({name})")
 
 
 if __name__ == "__main__":

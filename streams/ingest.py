@@ -1,16 +1,17 @@
 """The hot path: raw topics -> landing tables, normalized events -> ClickHouse and event topics.
 
 Everything is per batch (consume up to `batch_size` records, decode, normalize, attribute, write
-columns), because per-record Python work is what limits a stream processor. One batch, top to
-bottom, in `process`:
+to ClickHouse), because per-record Python work is what limits a stream processor. One batch, top
+to bottom, in `process`:
 
-    decode -> land -> normalize -> attribute -+-> write ClickHouse ----+-> commit
-                                              +-> produce events/DLQ --+
+    decode -> land -> normalize -> attribute -> encode events -+-> write ClickHouse ----+-> commit
+                                                               +-> produce events/DLQ --+
 
-Events and dead letters are encoded and produced by a second thread while this one writes
-ClickHouse: Avro encoding is the largest cost per record, and the inserts leave the
-interpreter free while they wait for the server. Offsets are committed only after the rows are
-in ClickHouse and the produced records are acknowledged; a ClickHouse outage pauses the
+Avro encoding of the events is the largest cost per record, so it is done once: the same bytes
+go to the event topics and, as an Avro container, into the event tables. A second thread
+encodes and produces while this one writes the landing rows (the inserts leave the interpreter
+free while they wait for the server). Offsets are committed only after the rows are in
+ClickHouse and the produced records are acknowledged; a ClickHouse outage pauses the
 partitions and retries (nothing is committed), so a crash at any point redelivers the batch,
 and the `event_id`-keyed tables absorb it.
 """
@@ -23,14 +24,14 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
+from schemas.contracts import contract
 from schemas.serde import DecodeError, EncodeError, Serde
 from streams.attribution import ReferenceData, attribute
 from streams.dead_letters import DeadLetters
@@ -39,12 +40,14 @@ from streams.metrics import BATCH_SIZE, CONSUMER_LAG, EVENTS_WRITTEN, RECORDS_CO
 from streams.normalize import EVENT_TOPICS, Normalized, Origin, normalize_batch
 from streams.normalize.prices import ModelPriceBook
 from streams.offsets import Ends, consume_range
-from streams.sink import ClickHouseSink
+from streams.sink import AvroContainer, ClickHouseSink
 from streams.topics import CATALOG
 
 logger = logging.getLogger(__name__)
 
 INGESTED_TOPICS = tuple(name for name in CATALOG if name.startswith(("raw.", "ref.")))
+EVENT_TOPIC_TABLES = {"usage.events": "usage_events", "cost.events": "cost_events"}
+"""Normalized event topic -> the table its events go to."""
 SESSION_TIMEOUT = 10.0
 """Seconds before the group gives a silent member's partitions away. A worker killed and restarted
 waits this long for its own dead member to expire (librdkafka's default is 45 s), and heartbeats
@@ -108,6 +111,7 @@ class RawIngestor:
         self._producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True, "acks": "all",
                                    "compression.type": "zstd", "linger.ms": 5, "batch.size": 1_048_576})
         self._producing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="produce")
+        self._containers = {topic: AvroContainer(contract(topic).schema) for topic in EVENT_TOPIC_TABLES}
 
     def run(self) -> None:
         """Consume until `stop_event` is set; a permanent failure raises (offsets not committed)."""
@@ -153,10 +157,13 @@ class RawIngestor:
                 self._normalize(topic, decoded, events, dead)
         attribute(events.usage, self.reference)
         attribute(events.costs, self.reference)
-        produced = self._producing.submit(self._produce, events, dead)
+        # One thread, in order: encode the events, then produce them and the dead letters.
+        encoded = self._producing.submit(self._encode_events, events)
+        produced = self._producing.submit(self._produce, encoded, events, dead)
         result.landed = sum(self._write(table, columns) for table, columns in landing.tables.items())
-        result.usage_events = self._write("usage_events", _columns(events.usage))
-        result.cost_events = self._write("cost_events", _columns(events.costs))
+        values = encoded.result()
+        result.usage_events = self._write_events("usage.events", values["usage.events"])
+        result.cost_events = self._write_events("cost.events", values["cost.events"])
         result.dead_letters = self._write("dlq_records", dead.columns)
         produced.result()
         self._commit(messages)
@@ -192,6 +199,12 @@ class RawIngestor:
     def _write(self, table: str, columns: dict[str, list[Any]]) -> int:
         return self.sink.write(table + self.table_suffix, columns, while_waiting=self._wait_paused)
 
+    def _write_events(self, topic: str, values: list[bytes]) -> int:
+        prefix = len(self.serde.framing.prefix(topic))
+        bodies = [value[prefix:] for value in values] if prefix else values
+        return self.sink.write_avro(EVENT_TOPIC_TABLES[topic] + self.table_suffix, self._containers[topic], bodies,
+                                    while_waiting=self._wait_paused)
+
     def _wait_paused(self, seconds: float) -> None:
         # Keep the group membership alive while ClickHouse is away; paused partitions fetch nothing.
         assignment = self._consumer.assignment()
@@ -201,22 +214,26 @@ class RawIngestor:
             self._consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
         self._consumer.resume(assignment)
 
-    def _produce(self, events: Normalized, dead: DeadLetters) -> None:
+    def _encode_events(self, events: Normalized) -> dict[str, list[bytes]]:
+        return {"usage.events": self._encode("usage.events", events.usage),
+                "cost.events": self._encode("cost.events", events.costs)}
+
+    def _produce(self, encoded: Future[dict[str, list[bytes]]], events: Normalized, dead: DeadLetters) -> None:
         failures: list[KafkaError] = []
 
         def delivered(error: KafkaError | None, _message: Message) -> None:
             if error is not None:
                 failures.append(error)
 
-        batches: list[tuple[str, list[dict[str, Any]], Callable[[dict[str, Any]], bytes]]] = [
-            (topic, letters, _source_key) for topic, letters in dead.records.items()]
+        batches: list[tuple[str, list[dict[str, Any]], list[bytes], Callable[[dict[str, Any]], bytes]]] = [
+            (topic, letters, self._encode(topic, letters), _source_key) for topic, letters in dead.records.items()]
         if self.produce_events:
-            batches += [("usage.events", events.usage, _event_key), ("cost.events", events.costs, _event_key)]
-        for topic, records, key in batches:
-            if not records:
-                continue
+            values = encoded.result()
+            batches += [(topic, records, values[topic], _event_key)
+                        for topic, records in (("usage.events", events.usage), ("cost.events", events.costs))]
+        for topic, records, topic_values, key in batches:
             headers = self.serde.headers(topic)
-            for record, value in zip(records, self._encode(topic, records), strict=True):
+            for record, value in zip(records, topic_values, strict=True):
                 self._send(topic, value, key(record), headers, delivered)
         remaining = self._producer.flush(60)
         if failures or remaining:
@@ -224,6 +241,8 @@ class RawIngestor:
                                f"{failures[0] if failures else 'timeout'}")
 
     def _encode(self, topic: str, records: list[dict[str, Any]]) -> list[bytes]:
+        if not records:
+            return []
         try:
             return self.serde.encode_batch(topic, records)
         except EncodeError as error:
@@ -268,14 +287,6 @@ def _by_topic(messages: Iterable[Message], dead: DeadLetters) -> dict[str, list[
             continue  # a tombstone on a compacted topic: nothing to land
         grouped[message.topic()].append(message)
     return grouped
-
-
-def _columns(events: list[dict[str, Any]]) -> dict[str, Sequence[Any]]:
-    if not events:
-        return {}
-    names = list(events[0])
-    # Transposed by itemgetter and zip, in C: a comprehension per column costs a lookup per cell.
-    return dict(zip(names, zip(*map(itemgetter(*names), events), strict=True), strict=True))
 
 
 def _event_key(event: dict[str, Any]) -> bytes:

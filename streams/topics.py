@@ -2,7 +2,8 @@
 
 Raw and reference topics are the system of record that replay rebuilds everything from: raw
 topics keep every record (`retention.ms=-1`), entity-like raw topics and reference topics are
-compacted (the latest record per key is kept forever). Derived topics keep a week, DLQs a month.
+compacted (the latest record per key is kept forever). Derived topics keep a week, DLQs a month,
+and `alerts`, the record of which budget alerts were sent, is compacted.
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ CATALOG: dict[str, TopicSpec] = {
         TopicSpec("raw.cursor.members", SMALL_PARTITIONS, _COMPACTED),
         TopicSpec("raw.stripe.charges", EVENT_PARTITIONS, _COMPACTED),
         TopicSpec("raw.product.usage", EVENT_PARTITIONS, _KEEP_FOREVER),
+        TopicSpec("raw.funnel.sessions", EVENT_PARTITIONS, _COMPACTED),
+        TopicSpec("raw.funnel.subscriptions", SMALL_PARTITIONS, _COMPACTED),
+        TopicSpec("raw.funnel.funnels", SMALL_PARTITIONS, _COMPACTED),
+        TopicSpec("raw.funnel.product_events", EVENT_PARTITIONS, _KEEP_FOREVER),
+        TopicSpec("raw.helpdesk.tickets", SMALL_PARTITIONS, _COMPACTED),
+        TopicSpec("raw.helpdesk.customers", SMALL_PARTITIONS, _COMPACTED),
+        TopicSpec("raw.helpdesk.products", SMALL_PARTITIONS, _COMPACTED),
+        TopicSpec("raw.helpdesk.logins", EVENT_PARTITIONS, _KEEP_FOREVER),
         TopicSpec("ref.catalog.customers", SMALL_PARTITIONS, _COMPACTED),
         TopicSpec("ref.catalog.products", SMALL_PARTITIONS, _COMPACTED),
         TopicSpec("ref.catalog.plans", SMALL_PARTITIONS, _COMPACTED),
@@ -62,11 +71,14 @@ CATALOG: dict[str, TopicSpec] = {
         TopicSpec("ref.catalog.currencies", SMALL_PARTITIONS, _COMPACTED),
         TopicSpec("ref.pricebook", SMALL_PARTITIONS, _COMPACTED),
         TopicSpec("ref.api_key_mappings", SMALL_PARTITIONS, _COMPACTED),
+        TopicSpec("ref.budgets", SMALL_PARTITIONS, _COMPACTED),
         # Derived: replay rebuilds them from the raw topics, so a week covers any sink outage.
         TopicSpec("usage.events", EVENT_PARTITIONS, _WEEK),
         TopicSpec("cost.events", EVENT_PARTITIONS, _WEEK),
         *(TopicSpec(f"dlq.{stage}", SMALL_PARTITIONS, _MONTH) for stage in DLQ_STAGES),
-        TopicSpec("alerts", SMALL_PARTITIONS, _WEEK),
+        # Not derived: whether an alert was sent cannot be rebuilt from the raw topics, so the topic
+        # keeps the latest record per alert id forever and the alert evaluation reads it back.
+        TopicSpec("alerts", SMALL_PARTITIONS, _COMPACTED),
     ]
 }
 

@@ -7,8 +7,9 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
+from functools import partial, wraps
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
@@ -217,17 +218,19 @@ def batch_command(name: str) -> Callable[[F], F]:
 
 @contextmanager
 def _batch_client(config: Settings) -> Iterator[Client]:
-    """A client for the batch commands: a failed batch or an unreachable ClickHouse ends in one clear error."""
+    """A client for the batch commands: a failed batch, alert evaluation or an unreachable ClickHouse ends in one
+    clear error."""
     from clickhouse_connect.driver.exceptions import ClickHouseError
 
     from batch.engine_adapter import error_summary
     from batch.runner import BatchError
     from clickhouse.client import connect
+    from usagemart.alerts import AlertError
 
     try:
         with connect(config.clickhouse) as client:
             yield client
-    except BatchError as error:
+    except (BatchError, AlertError) as error:
         _fail(str(error), 1)
     except ClickHouseError as error:
         _fail(f"ClickHouse at {config.clickhouse.safe_url}: {error_summary(error)}", 1)
@@ -253,7 +256,8 @@ def batch_run(
     config = settings()
     with _batch_client(config) as client:
         outcome = run_batch(client, config, BatchOptions(full=full, dates=dates))
-    print_batch(console, outcome)
+        print_batch(console, outcome)
+        _evaluate_alerts(client, config)
 
 
 def _interval_seconds(text: str) -> float:
@@ -272,8 +276,12 @@ def batch_schedule(
     import signal
     import threading
 
+    from clickhouse_connect.driver.exceptions import ClickHouseError
+
     from batch.console import print_batch_line
-    from batch.runner import run_on_schedule
+    from batch.engine_adapter import error_summary
+    from batch.runner import BatchOutcome, run_on_schedule
+    from usagemart.alerts import AlertError
 
     config = settings()
     seconds = every or float(config.batch_interval_seconds)
@@ -282,7 +290,16 @@ def batch_schedule(
         signal.signal(signum, lambda *_: stop.set())
     console.print(f"batch every {seconds:g} s on {config.clickhouse.safe_url}; Ctrl-C stops")
     with _batch_client(config) as client:
-        run_on_schedule(client, config, seconds, stop, lambda outcome: print_batch_line(console, outcome))
+
+        def after_batch(outcome: BatchOutcome) -> None:
+            print_batch_line(console, outcome)
+            try:
+                _evaluate_alerts(client, config)
+            except (AlertError, ClickHouseError) as error:
+                # Crossings stay crossed: the next batch's evaluation publishes what this one could not.
+                console.print(f"[red]alerts not evaluated:[/] {error_summary(error)}", highlight=False)
+
+        run_on_schedule(client, config, seconds, stop, after_batch)
 
 
 @command
@@ -300,4 +317,65 @@ def check() -> None:
         results = run_data_tests(client, load_data_tests(load_project()), model_variables(config), uuid.uuid4().hex)
     print_tests(console, results)
     if any(result.failed for result in results):
+        raise typer.Exit(1)
+
+
+budgets_app = typer.Typer(help="Budgets per person, team or platform (reference data on ref.budgets).",
+                          no_args_is_help=True)
+app.add_typer(budgets_app, name="budgets")
+
+
+@partial(command, group=budgets_app, name="load")
+def budgets_load(
+    path: Path = typer.Argument(..., metavar="FILE.csv",
+                                help="One budget per row (columns: see usagemart/budgets/__init__.py), "
+                                     "e.g. usagemart/budgets/demo_budgets.csv."),
+) -> None:
+    """Validate a budgets CSV file and publish every row to ref.budgets (the latest record per budget_id wins)."""
+    from usagemart.budgets import BudgetFileError, publish_budgets, read_budgets
+
+    config = settings()
+    try:
+        budgets = read_budgets(path, config.default_billing_currency)
+    except BudgetFileError as error:
+        _fail(str(error), 2)
+    console.print(f"published {publish_budgets(config, budgets)} budgets to ref.budgets")
+
+
+alerts_app = typer.Typer(help="Budget alerts: one per threshold crossing, on the alerts topic and table.",
+                         no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@partial(command, group=alerts_app, name="evaluate")
+def alerts_evaluate() -> None:
+    """Publish an alert for each budget threshold crossed and not alerted yet (`batch run` and `batch schedule`
+    do this after every batch)."""
+    config = settings()
+    with _batch_client(config) as client:
+        _evaluate_alerts(client, config)
+
+
+def _evaluate_alerts(client: Client, config: Settings) -> None:
+    """Publish the alerts of new threshold crossings and print them."""
+    from usagemart.alerts import evaluate_alerts, summary
+
+    evaluation = evaluate_alerts(client, config)
+    for alert in evaluation.fired:
+        console.print(f"[bold yellow]alert[/] {summary(alert)}", highlight=False)
+    if evaluation.restored:
+        console.print(f"alerts: recorded {len(evaluation.restored)} sent by an evaluation that did not finish")
+    if not evaluation.fired:
+        console.print(f"alerts: no new threshold crossing ({evaluation.crossings} alerted before)")
+
+
+@command
+def watch(
+    every: float = typer.Option(5.0, "--every", min=0.5, help="Seconds between refreshes."),
+    once: bool = typer.Option(False, "--once", help="Print one frame and exit (exit 1 if a section failed)."),
+) -> None:
+    """Live terminal cost monitor: spend now, burn rate, top spenders, freshness, dead letters, recent alerts."""
+    from usagemart.watch import watch as run_watch
+
+    if not run_watch(settings(), console, every=every, once=once):
         raise typer.Exit(1)

@@ -58,6 +58,7 @@ def _against_simulator(settings: Settings) -> Settings:
     url = settings.simulator_url
     return settings.model_copy(update={
         "anthropic_base_url": url, "cursor_base_url": url, "stripe_base_url": url, "product_base_url": url,
+        "funnel_base_url": url, "helpdesk_base_url": url,
         "anthropic_admin_api_key": settings.anthropic_admin_api_key or SecretStr("sk-ant-admin-demo"),
         "cursor_api_key": settings.cursor_api_key or SecretStr("key_demo"),
         "stripe_api_key": settings.stripe_api_key or SecretStr("sk_test_demo"),

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     product_base_url: str = f"http://127.0.0.1:{SIMULATOR_PORT}"
     """Product usage, catalog and price book API base (defined by this project)."""
 
+    funnel_base_url: str = f"http://127.0.0.1:{SIMULATOR_PORT}"
+    """Funnel sessions, subscriptions, funnels and product events API base (defined by this project)."""
+
+    helpdesk_base_url: str = f"http://127.0.0.1:{SIMULATOR_PORT}"
+    """Helpdesk tickets, customers, products and logins API base (defined by this project)."""
+
     simulator_port: int = Field(default=SIMULATOR_PORT, ge=1, le=65535)
     """Port of `usagemart simulate` on loopback."""
 
@@ -114,6 +120,12 @@ class Settings(BaseSettings):
     product_restatement_days: int = Field(default=1, ge=0)
     """Trailing window of product usage `updated_since` re-read on every poll."""
 
+    funnel_restatement_days: int = Field(default=1, ge=0)
+    """Trailing window of the funnel API's `updated_since` re-read on every poll."""
+
+    helpdesk_restatement_days: int = Field(default=1, ge=0)
+    """Trailing window of the helpdesk API's `updated_since` re-read on every poll."""
+
     anthropic_requests_per_minute: float = Field(default=60, gt=0)
     """Request budget for the Anthropic Admin API."""
 
@@ -125,6 +137,12 @@ class Settings(BaseSettings):
 
     product_requests_per_minute: float = Field(default=600, gt=0)
     """Request budget for the product usage API."""
+
+    funnel_requests_per_minute: float = Field(default=600, gt=0)
+    """Request budget for the funnel API."""
+
+    helpdesk_requests_per_minute: float = Field(default=600, gt=0)
+    """Request budget for the helpdesk API."""
 
     http_timeout_seconds: float = Field(default=30, gt=0)
     """Seconds a vendor API request may take (connect, read or write) before it is retried."""
@@ -160,7 +178,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("anthropic_base_url", "cursor_base_url", "stripe_base_url", "product_base_url",
-                     "schema_registry_url")
+                     "funnel_base_url", "helpdesk_base_url", "schema_registry_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:

@@ -6,7 +6,7 @@ from importlib import import_module
 
 from streams.pollers.source import Source
 
-SOURCE_NAMES = ("anthropic", "cursor", "stripe", "product")
+SOURCE_NAMES = ("anthropic", "cursor", "stripe", "product", "funnel", "helpdesk")
 
 
 def source(name: str) -> Source:

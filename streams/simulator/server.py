@@ -25,7 +25,7 @@ import httpx
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from streams.simulator import anthropic, cursor, product, stripe
+from streams.simulator import anthropic, cursor, funnel, helpdesk, product, stripe
 from streams.simulator.faults import FaultConfigError, FaultPlan, inject
 from streams.simulator.vendor import WORLD, KeyCheck, Vendor, VendorError, dumps, json_response
 from streams.simulator.world import World, iso
@@ -33,7 +33,8 @@ from usagemart.processes import BackgroundService, free_port
 
 logger = logging.getLogger(__name__)
 
-VENDORS: tuple[Vendor, ...] = (anthropic.VENDOR, cursor.VENDOR, stripe.VENDOR, product.VENDOR)
+VENDORS: tuple[Vendor, ...] = (anthropic.VENDOR, cursor.VENDOR, stripe.VENDOR, product.VENDOR, funnel.VENDOR,
+                               helpdesk.VENDOR)
 RECENT_REQUESTS = 200
 
 
@@ -245,6 +246,8 @@ def generate_all(world: World) -> dict[str, int]:
         "product.usage": len(product.usage(world)),
         "product.catalogs": sum(len(product.catalog(world, name)) for name in product.CATALOGS),
         "product.pricebook": len(product.pricebook(world)),
+        **{f"funnel.{name}": len(funnel.API.feed(world, name).rows) for name in funnel.API.resources},
+        **{f"helpdesk.{name}": len(helpdesk.API.feed(world, name).rows) for name in helpdesk.API.resources},
     }
 
 

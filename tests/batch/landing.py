@@ -10,6 +10,8 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from schemas.conform import conform
+from schemas.contracts import natural_key
 from streams.landing import LANDING_COLUMNS, landing_table, record_json
 
 
@@ -45,6 +47,12 @@ class Landing:
             "product_code": product, "plan_code": plan, "effective_date": effective, "unit_price": unit_price,
             "currency_code": currency, "raw_json": "{}",
         }, key=f"{product}|{plan}|{effective}")
+
+    def polled(self, topic: str, row: dict[str, Any], **extra: Any) -> int:
+        """A vendor row as its poller publishes it (conformed to the topic's contract, keyed by its natural key);
+        returns its offset."""
+        record = conform(topic, row, **extra)
+        return self.write(topic, record, key=natural_key(topic, record))
 
     def write(self, topic: str, record: dict[str, Any], *, key: str, offset: int | None = None,
               fetched_at: datetime | None = None) -> int:

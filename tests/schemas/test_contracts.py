@@ -16,6 +16,8 @@ ARCHITECTURE_TOPICS = [
     "raw.cursor.members", "raw.stripe.charges", "raw.product.usage", "ref.catalog.customers",
     "ref.catalog.products", "ref.catalog.plans", "ref.catalog.countries", "ref.catalog.currencies",
     "ref.pricebook", "ref.api_key_mappings", "usage.events", "cost.events",
+    "raw.funnel.sessions", "raw.funnel.subscriptions", "raw.funnel.funnels", "raw.funnel.product_events",
+    "raw.helpdesk.tickets", "raw.helpdesk.customers", "raw.helpdesk.products", "raw.helpdesk.logins",
 ]
 
 # Topics fed from an API response; ref.api_key_mappings is written by this project.

@@ -59,7 +59,9 @@ def settings_for(home: Path, bootstrap: str, url: str, **overrides: Any) -> Sett
     return load_settings(
         usagemart_home=home, kafka_bootstrap_servers=bootstrap,
         anthropic_base_url=url, cursor_base_url=url, stripe_base_url=url, product_base_url=url,
+        funnel_base_url=url, helpdesk_base_url=url,
         anthropic_admin_api_key="sk-ant-admin-test", cursor_api_key="key_test", stripe_api_key="sk_test_x",
         anthropic_requests_per_minute=1e6, cursor_requests_per_minute=1e6, stripe_requests_per_minute=1e6,
-        product_requests_per_minute=1e6, **overrides,
+        product_requests_per_minute=1e6, funnel_requests_per_minute=1e6, helpdesk_requests_per_minute=1e6,
+        **overrides,
     )

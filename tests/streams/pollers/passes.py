@@ -3,19 +3,25 @@ pass published key by key."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from schemas.contracts import natural_key
 from streams.pollers.source import Source
 from streams.pollers.vendor_http import RetryPolicy, VendorHttp
+from streams.simulator.feed import FeedApi
 from streams.simulator.server import build_app, serve_in_thread
 from streams.simulator.world import World
 from tests.streams.pollers.conftest import Simulated
-from tests.streams.topic_reader import TopicRecord
+from tests.streams.topic_reader import TopicRecord, read_topic
 from usagemart.settings import Settings
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 @contextmanager
@@ -45,3 +51,24 @@ def by_key(topic: str, records: list[TopicRecord]) -> dict[str, dict[str, Any]]:
         assert record.key == natural_key(topic, record.value), record.value
         assert values.setdefault(record.key, record.value) == record.value, f"{topic} {record.key}: copies differ"
     return values
+
+
+
+def assert_feed_published(api: FeedApi, resource: str, world: World, bootstrap: str, run_ids: set[str],
+                          since: datetime | None = None) -> None:
+    """The passes `run_ids` published to `raw.<api>.<resource>` exactly the simulator's rows changed since
+    `since` (all rows when None), key by key, with their values and the whole vendor row kept."""
+    topic = f"raw.{api.name}.{resource}"
+    truth = api.feed(world, resource).since(None if since is None else int(since.timestamp()))
+    expected = {natural_key(topic, _typed(row)): row for row in truth}
+    published = by_key(topic, read_topic(bootstrap, topic, run_ids=run_ids))
+    assert published.keys() == expected.keys(), topic
+    for key, row in expected.items():
+        assert {name: published[key][name] for name in row} == _typed(row), (topic, key)
+        assert json.loads(published[key]["raw_json"]) == row, (topic, key)
+
+
+def _typed(row: dict[str, Any]) -> dict[str, Any]:
+    """A vendor row with its RFC 3339 times as datetimes, as the contract decodes them."""
+    return {name: datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if isinstance(value, str) and _RFC3339.fullmatch(value) else value for name, value in row.items()}
