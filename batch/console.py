@@ -14,6 +14,7 @@ from batch.run_report import Action, BatchReport
 from batch.runner import BatchOutcome
 
 _STATUS_STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red", Status.ERROR: "bold red"}
+_NOTHING_WRITTEN = frozenset({Action.SKIPPED, Action.UNCHANGED, Action.VIEW})
 
 
 def print_batch(console: Console, outcome: BatchOutcome) -> None:
@@ -22,7 +23,7 @@ def print_batch(console: Console, outcome: BatchOutcome) -> None:
     console.print(f"batch {report.run_id[:8]} ({report.mode}): landed {_window(report)}")
     table = Table("model", "kind", "action", "rows", "partitions", "seconds")
     for model in report.models:
-        style = "dim" if model.action in (Action.SKIPPED, Action.UNCHANGED, Action.VIEW) else ""
+        style = "dim" if model.action in _NOTHING_WRITTEN else ""
         table.add_row(model.model, model.kind, str(model.action), _number(model.rows), _number(model.partitions),
                       f"{model.seconds:.3f}", style=style)
     console.print(table)
@@ -32,7 +33,7 @@ def print_batch(console: Console, outcome: BatchOutcome) -> None:
 def print_batch_line(console: Console, outcome: BatchOutcome) -> None:
     """One line per batch, for `batch schedule`; tests that did not pass follow it."""
     report = outcome.report
-    built = [model for model in report.models if model.action not in (Action.SKIPPED, Action.UNCHANGED, Action.VIEW)]
+    built = [model for model in report.models if model.action not in _NOTHING_WRITTEN]
     actions = Counter(str(model.action) for model in built)
     work = ", ".join(f"{count} {action}" for action, count in sorted(actions.items())) or "nothing new"
     seconds = sum(model.seconds for model in report.models)

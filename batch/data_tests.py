@@ -29,7 +29,7 @@ from batch.engine_adapter import error_summary
 from batch.model import Model
 from batch.project import Project
 from batch.sql_file import SqlFileError, read_sql_file
-from batch.template import ALL_ROWS, render
+from batch.template import ALL_ROWS, render, words
 
 logger = logging.getLogger(__name__)
 
@@ -107,12 +107,14 @@ class TestResult:
 
 
 def load_data_tests(project: Project, directory: Path = CHECKS_DIR) -> list[DataTest]:
-    """The generic tests the project's models declare, then the test files in `directory`."""
+    """The generic tests the project's models declare, then the test files in `directory` that read
+    none of the models a selection left out."""
     templates = {path.stem: _read(path) for path in sorted((directory / "generic").glob("*.sql"))}
     tests = [test for model in project.models.values() for test in _declared(model, templates)]
     for path in sorted(directory.glob("*.sql")):
         meta, sql = _read(path)
-        tests.append(DataTest(path.stem, meta.model, meta.severity, meta.description, sql))
+        if not words(sql) & project.left_out:
+            tests.append(DataTest(path.stem, meta.model, meta.severity, meta.description, sql))
     return tests
 
 

@@ -24,6 +24,25 @@ class Project:
     """The models each model's SQL names."""
     named: Mapping[str, frozenset[str]]
     """Every bare word of each model's SQL: among them, the input tables it reads (landing, events)."""
+    left_out: frozenset[str] = frozenset()
+    """Models of the whole project that a selection left out."""
+
+    def select(self, targets: Iterable[str]) -> Project:
+        """The part of the project that builds `targets`: them and everything upstream of them."""
+        pending = list(targets)
+        unknown = set(pending) - set(self.models)
+        if unknown:
+            raise ModelError(f"no model named {', '.join(sorted(unknown))}")
+        chosen: set[str] = set()
+        while pending:
+            name = pending.pop()
+            if name not in chosen:
+                chosen.add(name)
+                pending.extend(self.upstream[name])
+        return Project(models={name: model for name, model in self.models.items() if name in chosen},
+                       upstream={name: self.upstream[name] for name in chosen},
+                       named={name: self.named[name] for name in chosen},
+                       left_out=self.left_out | (self.models.keys() - chosen))
 
     def inputs(self, tables: Iterable[str]) -> dict[str, frozenset[str]]:
         """Per model, the tables of `tables` (not models) its SQL names."""

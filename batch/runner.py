@@ -108,12 +108,12 @@ def run_batch(client: Client, settings: Settings, options: BatchOptions = BatchO
 
 
 def run_on_schedule(client: Client, settings: Settings, every: float, stop: threading.Event,
-                    on_outcome: Callable[[BatchOutcome], None]) -> None:
+                    on_outcome: Callable[[BatchOutcome], None], project: Project | None = None) -> None:
     """Run a batch every `every` seconds until `stop` is set; a failed batch is logged and retried next time."""
     while not stop.is_set():
         started = time.monotonic()
         try:
-            on_outcome(run_batch(client, settings))
+            on_outcome(run_batch(client, settings, project=project))
         except (BatchError, ClickHouseError) as error:
             # The watermark did not move: the next batch processes the same window.
             logger.error("batch failed, next one in %.0f s: %s", every, error_summary(error))

@@ -58,7 +58,7 @@ from streams.simulator.world import World
 from streams.sink import ClickHouseSink
 from streams.topics import ensure_topics
 from tests.kafka_fixtures import start_kafka
-from usagemart.processes import free_port
+from usagemart.processes import free_port, log_tail
 from usagemart.settings import ClickHouseTarget
 
 Record = dict[str, Any]
@@ -233,6 +233,9 @@ def worker_process(work: Path, bootstrap: str, target: ClickHouseTarget) -> Iter
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         yield log
+    except BaseException:
+        print(f"last lines of the worker's log:\n{log_tail(log, 40)}")
+        raise
     finally:
         process.terminate()
         process.wait(60)

@@ -108,8 +108,11 @@ class RawIngestor:
             "queued.max.messages.kbytes": 256 * 1024, "statistics.interval.ms": 5000,
             "stats_cb": _record_lag, "session.timeout.ms": int(SESSION_TIMEOUT * 1000),
         })
+        # Delivery reports for failures only: one Python callback per acknowledged event is a cost
+        # of its own, and `_produce` only needs to know what failed.
         self._producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True, "acks": "all",
-                                   "compression.type": "zstd", "linger.ms": 5, "batch.size": 1_048_576})
+                                   "compression.type": "zstd", "linger.ms": 5, "batch.size": 1_048_576,
+                                   "delivery.report.only.error": True})
         self._producing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="produce")
         self._containers = {topic: AvroContainer(contract(topic).schema) for topic in EVENT_TOPIC_TABLES}
 

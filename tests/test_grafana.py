@@ -181,8 +181,10 @@ def test_panel_returns_its_columns_read_only(query: Query, demo: Client, span: T
     sql = expand(query.sql, span, query.variables)
     _reads_only_tables_of_the_database(demo, sql)
     result = demo.query(sql, settings={"readonly": 2})
-    assert list(result.column_names) == query.columns
+    if not result.result_rows and "toStartOfMonth(today())" in sql and not _spent_this_month(demo):
+        pytest.skip("the first minutes of a UTC month: nothing spent this month yet")
     assert result.result_rows, f"{query.name}: no rows"
+    assert list(result.column_names) == query.columns
 
 
 def _reads_only_tables_of_the_database(client: Client, sql: str) -> None:
@@ -193,6 +195,11 @@ def _reads_only_tables_of_the_database(client: Client, sql: str) -> None:
     for match in RELATION.finditer(sql):
         name, call = match[1], match[2]
         assert not call and name in tables | ctes, f"reads {name}{'()' if call else ''}, not a table of the database"
+
+
+def _spent_this_month(client: Client) -> bool:
+    return bool(client.query("SELECT count() FROM cost_events WHERE usage_date >= toStartOfMonth(today())")
+                .result_rows[0][0])
 
 
 def _publish_undecodable(bootstrap: str, topic: str) -> None:

@@ -246,6 +246,7 @@ def batch_run(
 ) -> None:
     """Run one micro-batch: build what landed since the last batch, publish it, run the data tests."""
     from batch.console import print_batch
+    from batch.project import load_project
     from batch.runner import BatchOptions, run_batch
 
     if to and not from_:
@@ -255,7 +256,7 @@ def batch_run(
         _fail(f"--from {dates[0]} is after --to {dates[1]}", 2)
     config = settings()
     with _batch_client(config) as client:
-        outcome = run_batch(client, config, BatchOptions(full=full, dates=dates))
+        outcome = run_batch(client, config, BatchOptions(full=full, dates=dates), load_project())
         print_batch(console, outcome)
         _evaluate_alerts(client, config)
 

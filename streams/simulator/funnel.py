@@ -21,7 +21,7 @@ from typing import Any
 
 from streams.simulator import stripe
 from streams.simulator.feed import FeedApi, Resource
-from streams.simulator.world import DAY, World, day_start, iso, token
+from streams.simulator.world import DAY, World, day_start, iso
 
 FUNNELS = {"fnl_quiz": "Personality quiz", "fnl_trial": "7-day free trial", "fnl_offer": "Spring offer",
            "fnl_webinar": "Webinar sign-up"}
@@ -111,15 +111,20 @@ def _retry(failed: dict[str, Any], later: list[dict[str, Any]], used: set[str]) 
     return [] if retry is None else [retry]
 
 
+def _id(rng: random.Random, prefix: str) -> str:
+    # One draw per id (not one per character): a day holds thousands of them.
+    return f"{prefix}{rng.getrandbits(64):016x}"
+
+
 def _person(rng: random.Random) -> _Person:
-    email = f"user.{token(rng, 8).lower()}@{rng.choice(EMAIL_DOMAINS)}" if rng.random() < 0.85 else None
-    device_id = f"dev_{token(rng, 12)}" if rng.random() < 0.9 else None
-    return _Person(f"prf_{token(rng, 16)}", email, device_id)
+    email = f"{_id(rng, 'user.')}@{rng.choice(EMAIL_DOMAINS)}" if rng.random() < 0.85 else None
+    device_id = _id(rng, "dev_") if rng.random() < 0.9 else None
+    return _Person(_id(rng, "prf_"), email, device_id)
 
 
 def _subscription_rows(world: World, rng: random.Random, day: date, person: _Person,
                        attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    subscription_id = f"sub_{token(rng, 16)}"
+    subscription_id = _id(rng, "sub_")
     paid = any(attempt["status"] == "succeeded" for attempt in attempts)
     created = [max(day_start(day), attempt["created"] - rng.randint(5, 90)) for attempt in attempts]
     canceled_at = created[0] + rng.randint(2 * DAY, 40 * DAY) if paid and rng.random() < 0.12 else 0
@@ -136,7 +141,7 @@ def _subscription_rows(world: World, rng: random.Random, day: date, person: _Per
 def _session(world: World, rng: random.Random, person: _Person, started: int, country: str) -> dict[str, Any]:
     started = max(started, day_start(world.start))
     return {
-        "id": f"ses_{token(rng, 16)}", "profile_id": person.profile_id, "funnel_id": rng.choice(sorted(FUNNELS)),
+        "id": _id(rng, "ses_"), "profile_id": person.profile_id, "funnel_id": rng.choice(sorted(FUNNELS)),
         "created_at": iso(started), "country": country, "city": rng.choice(CITIES[country]),
         "origin": rng.choice(ORIGINS), "email": person.email, "device_id": person.device_id,
         "updated_at": iso(min(started + rng.randint(300, 3600), world.now_ts)),
@@ -173,7 +178,7 @@ def _visitor_events(world: World, rng: random.Random, person: _Person, started: 
 def _stranger_events(world: World, rng: random.Random, day: date) -> list[dict[str, Any]]:
     events = []
     for _ in range(rng.randint(*STRANGER_EVENTS)):
-        stranger = _Person(f"usr_{token(rng, 12)}", None, None)
+        stranger = _Person(_id(rng, "usr_"), None, None)
         events.append(_event(stranger, rng.choice(EVENT_TYPES), day_start(day) + rng.randrange(DAY), rng, "user"))
     return [event for event in events if _time(event["time"]) < world.now_ts]
 

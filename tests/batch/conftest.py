@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from batch.project import Project
+from batch.project import Project, load_project
 from batch.runner import BatchOptions, BatchOutcome, run_batch
 from clickhouse.client import connect, ensure_database
 from clickhouse.migrate import migrate
@@ -20,6 +20,7 @@ from usagemart.settings import ClickHouseTarget, Settings, load_settings
 
 MART_TABLES = ("dim_customer", "dim_product", "dim_plan", "dim_country", "dim_currency", "fact_usage",
                "int__resolved_prices")
+"""The usage mart's tables: its tests build these and what they read, not the other marts."""
 
 
 @dataclass
@@ -30,10 +31,13 @@ class Mart:
     target: ClickHouseTarget
     landing: Landing
     settings: Settings
+    project: Project | None = None
+    """The models batches build (default: the whole project)."""
 
     def batch(self, project: Project | None = None, **options: Any) -> BatchOutcome:
         """Run a batch that sees everything landed so far."""
-        return run_batch(self.client, self.settings, BatchOptions(settle=timedelta(0), **options), project)
+        return run_batch(self.client, self.settings, BatchOptions(settle=timedelta(0), **options),
+                         project or self.project)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """The rows of a query."""
@@ -48,6 +52,13 @@ class Mart:
         rows = self.rows("SELECT partition_id, arrayStringConcat(groupArray(name), ',') FROM system.parts "
                          f"WHERE database = currentDatabase() AND table = '{table}' AND active GROUP BY partition_id")
         return {str(partition): str(names) for partition, names in rows}
+
+
+@pytest.fixture
+def usage_mart(mart: Mart) -> Mart:
+    """`mart` whose batches build the usage mart only, so other marts' models cannot change its results."""
+    mart.project = load_project().select(MART_TABLES)
+    return mart
 
 
 @pytest.fixture

@@ -71,3 +71,13 @@ class Landing:
                                  "WHERE kafka_offset = {offset:UInt64} LIMIT 1", parameters={"offset": offset})
         key, record, fetched_at = rows.result_rows[0]
         self.write(topic, json.loads(record), key=key, offset=offset, fetched_at=fetched_at)
+
+
+def rfc3339(moment: str) -> str:
+    """`YYYY-MM-DD HH:MM` (UTC) as the RFC 3339 text vendors send: `YYYY-MM-DDTHH:MM:00Z`."""
+    return f"{moment.replace(' ', 'T')}:00Z"
+
+
+def utc(moment: str) -> datetime:
+    """`YYYY-MM-DD HH:MM` (UTC) as ClickHouse returns a UTC DateTime64: a naive datetime."""
+    return datetime.fromisoformat(moment)

@@ -82,6 +82,24 @@ def test_dependencies_come_from_the_sql_and_cycles_are_refused(tmp_path: Path) -
         load_project(tmp_path)
 
 
+def test_a_selection_holds_its_targets_and_what_they_read_and_skips_tests_of_the_rest(tmp_path: Path) -> None:
+    models, checks = tmp_path / "models", tmp_path / "checks"
+    models.mkdir()
+    write_model(models, "a", "SELECT 1 AS x")
+    write_model(models, "b", "SELECT * FROM a")
+    write_model(models, "c", "SELECT * FROM a")
+    (checks / "generic").mkdir(parents=True)
+    for name, sql in (("reads_b", "SELECT * FROM b"), ("reads_c", "SELECT * FROM c")):
+        (checks / f"{name}.sql").write_text(f'/* check\ndescription = "{name}"\n*/\n{sql}\n')
+
+    selected = load_project(models).select(["b"])
+
+    assert (list(selected.models), selected.left_out) == (["a", "b"], frozenset({"c"}))
+    assert [test.name for test in load_data_tests(selected, checks)] == ["reads_b"]
+    with pytest.raises(ModelError, match="nope"):
+        selected.select(["nope"])
+
+
 def test_a_change_upstream_changes_every_fingerprint_downstream(tmp_path: Path) -> None:
     write_model(tmp_path, "a", "SELECT 1 AS x")
     write_model(tmp_path, "b", "SELECT * FROM a")

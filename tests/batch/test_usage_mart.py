@@ -46,8 +46,8 @@ def d(text: str) -> Decimal:
     return Decimal(text)
 
 
-def land_batch_1(mart: Mart) -> None:
-    landing = mart.landing
+def land_batch_1(usage_mart: Mart) -> None:
+    landing = usage_mart.landing
     landing.fetched_at = BATCH_1
     landing.catalog("customers", "C1", "One Corp", segment="SMB", country_code="US")
     landing.catalog("products", "P1", "Calls", category="platform", unit="call")
@@ -68,8 +68,8 @@ def land_batch_1(mart: Mart) -> None:
     landing.usage("C1", "P2", "BASIC", "2026-03-01", 5, 10)
 
 
-def land_batch_2(mart: Mart) -> None:
-    landing = mart.landing
+def land_batch_2(usage_mart: Mart) -> None:
+    landing = usage_mart.landing
     landing.fetched_at = BATCH_2
     landing.usage("C1", "P2", "BASIC", "2026-03-01", 5, 10, status="CLOSED", updated_at=LATER)
     landing.usage("C1", "P1", "BASIC", "2026-03-02", 120, 80, updated_at=LATER)
@@ -79,17 +79,17 @@ def land_batch_2(mart: Mart) -> None:
     landing.usage(" c9", "p2", "basic", "2026-03-02", 30, 0, country=None)
 
 
-def land_batch_3(mart: Mart) -> None:
-    mart.landing.fetched_at = BATCH_3
-    mart.landing.catalog("customers", "C9", "Nine Ltd", segment="ENT", country_code="DE")
+def land_batch_3(usage_mart: Mart) -> None:
+    usage_mart.landing.fetched_at = BATCH_3
+    usage_mart.landing.catalog("customers", "C9", "Nine Ltd", segment="ENT", country_code="DE")
 
 
-def test_batch_1_completes_the_dimensions_and_prices_the_facts(mart: Mart) -> None:
-    land_batch_1(mart)
-    outcome = mart.batch()
+def test_batch_1_completes_the_dimensions_and_prices_the_facts(usage_mart: Mart) -> None:
+    land_batch_1(usage_mart)
+    outcome = usage_mart.batch()
 
     assert outcome.report.mode == "full"
-    assert mart.rows(FACT_BY_CODES) == [
+    assert usage_mart.rows(FACT_BY_CODES) == [
         ("C1", "P1", "BASIC", date(2026, 3, 1), "US", "USD", 100.0, 80.0, 20.0,
          d("0.5"), d("50"), d("40"), d("10"), 0.2),
         ("C1", "P1", "BASIC", date(2026, 3, 2), "US", "USD", 100.0, 80.0, 20.0,
@@ -98,28 +98,28 @@ def test_batch_1_completes_the_dimensions_and_prices_the_facts(mart: Mart) -> No
         ("C1", "P2", "BASIC", date(2026, 3, 1), "US", "USD", 5.0, 10.0, 0.0, d("2"), d("10"), d("10"), d("0"), 0.0),
         ("C9", "P2", "BASIC", date(2026, 3, 1), "DE", "USD", 10.0, 0.0, 10.0, d("2"), d("20"), d("0"), d("20"), 1.0),
     ]
-    assert mart.rows("SELECT customer_code, customer_name, segment, record_source, first_seen_at FROM dim_customer "
+    assert usage_mart.rows("SELECT customer_code, customer_name, segment, record_source, first_seen_at FROM dim_customer "
                      "ORDER BY customer_code") == [
         ("", "Unknown customer", "Unknown", "System.DefaultMember", None),
         ("C1", "One Corp", "SMB", "ref.catalog.customers", BATCH_1.replace(tzinfo=None)),
         ("C9", "Unknown customer", "Unknown", "System.DefaultKey", BATCH_1.replace(tzinfo=None)),
     ]
-    assert mart.rows("SELECT country_code, record_source FROM dim_country ORDER BY country_code") == [
+    assert usage_mart.rows("SELECT country_code, record_source FROM dim_country ORDER BY country_code") == [
         ("", "System.DefaultMember"), ("DE", "System.DefaultKey"), ("US", "ref.catalog.countries")]
-    assert mart.rows("SELECT currency_code FROM dim_currency ORDER BY 1") == [("EUR",), ("USD",)]
+    assert usage_mart.rows("SELECT currency_code FROM dim_currency ORDER BY 1") == [("EUR",), ("USD",)]
     statuses = {result.test: result.status for result in outcome.tests}
     assert statuses["catalog_lag"] is Status.WARN
     assert all(result.status is Status.PASS for result in outcome.tests if result.test != "catalog_lag")
 
 
-def test_restatements_closing_and_redelivery_in_a_later_batch(mart: Mart) -> None:
-    land_batch_1(mart)
-    mart.batch()
-    land_batch_2(mart)
-    outcome = mart.batch()
+def test_restatements_closing_and_redelivery_in_a_later_batch(usage_mart: Mart) -> None:
+    land_batch_1(usage_mart)
+    usage_mart.batch()
+    land_batch_2(usage_mart)
+    outcome = usage_mart.batch()
 
     assert outcome.report.mode == "incremental"
-    assert mart.rows(FACT_BY_CODES) == [
+    assert usage_mart.rows(FACT_BY_CODES) == [
         ("C1", "P1", "BASIC", date(2026, 3, 1), "US", "USD", 100.0, 80.0, 20.0,
          d("0.5"), d("50"), d("40"), d("10"), 0.2),
         ("C1", "P1", "BASIC", date(2026, 3, 2), "US", "USD", 120.0, 80.0, 40.0,
@@ -132,23 +132,23 @@ def test_restatements_closing_and_redelivery_in_a_later_batch(mart: Mart) -> Non
     assert (fact.action, fact.partitions, fact.rows) == (Action.PARTITIONS, 2, 5)
 
 
-def test_a_code_two_batches_late_is_promoted_without_moving_or_losing_facts(mart: Mart) -> None:
-    land_batch_1(mart)
-    mart.batch()
-    land_batch_2(mart)
-    mart.batch()
-    facts_before = mart.rows("SELECT * FROM fact_usage ORDER BY report_date, customer_key, product_key, plan_key")
-    (key,), = mart.rows("SELECT customer_key FROM dim_customer WHERE customer_code = 'C9'")
-    land_batch_3(mart)
-    outcome = mart.batch()
+def test_a_code_two_batches_late_is_promoted_without_moving_or_losing_facts(usage_mart: Mart) -> None:
+    land_batch_1(usage_mart)
+    usage_mart.batch()
+    land_batch_2(usage_mart)
+    usage_mart.batch()
+    facts_before = usage_mart.rows("SELECT * FROM fact_usage ORDER BY report_date, customer_key, product_key, plan_key")
+    (key,), = usage_mart.rows("SELECT customer_key FROM dim_customer WHERE customer_code = 'C9'")
+    land_batch_3(usage_mart)
+    outcome = usage_mart.batch()
 
-    assert mart.rows("SELECT customer_key, customer_name, segment, record_source, first_seen_at FROM dim_customer "
+    assert usage_mart.rows("SELECT customer_key, customer_name, segment, record_source, first_seen_at FROM dim_customer "
                      "WHERE customer_code = 'C9'") == [
         (key, "Nine Ltd", "ENT", "ref.catalog.customers", BATCH_1.replace(tzinfo=None))]
-    assert mart.rows("SELECT count() FROM dim_customer WHERE record_source = 'System.DefaultKey'") == [(0,)]
-    assert mart.rows("SELECT * FROM fact_usage ORDER BY report_date, customer_key, product_key, plan_key") \
+    assert usage_mart.rows("SELECT count() FROM dim_customer WHERE record_source = 'System.DefaultKey'") == [(0,)]
+    assert usage_mart.rows("SELECT * FROM fact_usage ORDER BY report_date, customer_key, product_key, plan_key") \
         == facts_before
-    assert mart.rows(f"SELECT count() FROM fact_usage WHERE customer_key = {key}") == [(2,)]
+    assert usage_mart.rows(f"SELECT count() FROM fact_usage WHERE customer_key = {key}") == [(2,)]
     actions = {model.model: model.action for model in outcome.report.models}
     assert actions["dim_customer"] is Action.REBUILT
     assert actions["fact_usage"] is Action.SKIPPED
@@ -156,8 +156,8 @@ def test_a_code_two_batches_late_is_promoted_without_moving_or_losing_facts(mart
     assert [(row["catalog"], row["code"]) for row in lagging.sample] == [("countries", "DE")]
 
 
-def test_an_unknown_currency_and_missing_prices_fail_their_data_tests(mart: Mart) -> None:
-    landing = mart.landing
+def test_an_unknown_currency_and_missing_prices_fail_their_data_tests(usage_mart: Mart) -> None:
+    landing = usage_mart.landing
     landing.catalog("currencies", "USD", "US Dollar")
     landing.price("P1", "", "2026-01-01", "1.00", currency="XXX")
     landing.price("P2", "", "2026-01-01", "1.00")
@@ -165,7 +165,7 @@ def test_an_unknown_currency_and_missing_prices_fail_their_data_tests(mart: Mart
         landing.usage("C1", "P1", "BASIC", day, 10)
         landing.usage("C1", "P2", "BASIC", day, 10)
         landing.usage("C1", "P3", "BASIC", day, 10)
-    outcome = mart.batch()
+    outcome = usage_mart.batch()
 
     results = {result.test: result for result in outcome.tests}
     currency = results["currency_closed_domain"]
@@ -176,16 +176,16 @@ def test_an_unknown_currency_and_missing_prices_fail_their_data_tests(mart: Mart
     assert coverage.status is Status.FAIL
     assert [(row["product_code"], row["unpriced_rows"], row["coverage_percent"]) for row in coverage.sample] == [
         ("P3", 2, 66.67)]
-    assert mart.rows("SELECT count(), countIf(unit_price IS NULL), countIf(currency_key IS NULL) FROM fact_usage") \
+    assert usage_mart.rows("SELECT count(), countIf(unit_price IS NULL), countIf(currency_key IS NULL) FROM fact_usage") \
         == [(6, 2, 2)]
 
 
-def test_default_billing_currency_applies_where_the_price_book_names_none(mart: Mart) -> None:
-    land_batch_1(mart)
-    mart.settings = mart.settings.model_copy(update={"default_billing_currency": "EUR"})
-    mart.batch()
+def test_default_billing_currency_applies_where_the_price_book_names_none(usage_mart: Mart) -> None:
+    land_batch_1(usage_mart)
+    usage_mart.settings = usage_mart.settings.model_copy(update={"default_billing_currency": "EUR"})
+    usage_mart.batch()
 
-    assert mart.rows("SELECT DISTINCT p.product_code, cu.currency_code FROM fact_usage AS f "
+    assert usage_mart.rows("SELECT DISTINCT p.product_code, cu.currency_code FROM fact_usage AS f "
                      "INNER JOIN dim_product AS p ON p.product_key = f.product_key "
                      "INNER JOIN dim_currency AS cu ON cu.currency_key = f.currency_key ORDER BY 1") == [
         ("P1", "USD"), ("P2", "EUR")]

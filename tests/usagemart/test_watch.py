@@ -22,9 +22,10 @@ def watched(warehouse: Warehouse) -> Warehouse:
     warehouse.spend("12.5", email=PERSON, platform="cursor", kind="reported")
     warehouse.spend("90", email=PERSON)
     warehouse.evaluate()
-    warehouse.client.insert("dlq_records", [["decode", "not Avro", "raw.cursor.daily_usage", 0, 7, "k", "", datetime.now(UTC)]],
-                            column_names=["stage", "error", "source_topic", "source_partition", "source_offset",
-                                          "original_key", "original_value", "failed_at"])
+    dead_letter = ["decode", "not Avro", "raw.cursor.daily_usage", 0, 7, "k", "", datetime.now(UTC)]
+    warehouse.client.insert("dlq_records", [dead_letter], column_names=[
+        "stage", "error", "source_topic", "source_partition", "source_offset", "original_key", "original_value",
+        "failed_at"])
     return warehouse
 
 
@@ -62,3 +63,10 @@ def test_unreachable_clickhouse_is_one_line_and_exit_1() -> None:
     result = CliRunner().invoke(app, ["watch", "--once"], env=env)
     assert result.exit_code == 1
     assert "ClickHouse unavailable" in result.output
+
+
+def test_an_empty_warehouse_says_so_in_each_section(warehouse: Warehouse) -> None:
+    code, output = watch_once(warehouse)
+    assert code == 0, output
+    for section in SECTIONS:
+        assert section.title in output and section.empty in output

@@ -88,7 +88,7 @@ def evaluate_alerts(client: Client, settings: Settings) -> Evaluation:
 
 
 def summary(alert: Alert) -> str:
-    """One line about an alert, e.g. `team-x (team Robotics) 2026-03 estimated spend reached 80%: 321.46 of 400.00 USD`."""
+    """One line: `<budget> (<scope> <value>) <YYYY-MM> <kind> spend reached <n>%: <spend> of <amount>`."""
     return (f"{alert['budget_id']} ({alert['scope']} {alert['scope_value']}) {alert['month']:%Y-%m} "
             f"{alert['cost_kind']} spend reached {alert['threshold_pct']}%: "
             f"{alert['spend_amount']:,.2f} of {alert['budget_amount']:,.2f} {alert['currency']}")

@@ -99,9 +99,10 @@ def _section(client: Client, section: Section) -> tuple[RenderableType, bool]:
         result = client.query(section.query.read_text())
     except ClickHouseError as error:
         return Text(f"{section.title}: unavailable ({error_summary(error)})", style="red"), False
+    if not result.result_rows:
+        return Group(Text(section.title, style="bold"), Text(section.empty, style="dim")), True
     columns = list(result.column_names)
-    table = Table(title=section.title, title_justify="left", title_style="bold",
-                  caption=None if result.result_rows else section.empty, caption_justify="left")
+    table = Table(title=section.title, title_justify="left", title_style="bold")
     for column, column_type in zip(columns, result.column_types, strict=True):
         numeric = column_type.python_type in (int, float) or column.endswith(("_usd", "_s", "_pct"))
         table.add_column(column, justify="right" if numeric else "left")
