@@ -7,12 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 import yaml
 
+from streams.pollers import SOURCE_NAMES
+from usagemart.cli import app
 from usagemart.settings import EMBEDDED_CLICKHOUSE_PORT, LOCAL_KAFKA_PORT, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_SERVICES = {"migrate", "poller-anthropic", "poller-cursor", "poller-stripe", "poller-product", "worker", "batch"}
+APP_SERVICES = {"migrate", "poller-anthropic", "poller-cursor", "poller-stripe", "poller-product", "poller-funnel",
+                "poller-helpdesk", "worker", "batch"}
 # The command table of ARCHITECTURE.md.
 DOCUMENTED_COMMANDS = {"demo", "up", "down", "migrate", "poll", "worker", "batch", "replay", "simulate", "report",
                        "watch", "check"}
@@ -65,6 +69,14 @@ def test_app_services_run_documented_commands(compose: dict[str, Any]) -> None:
         assert service["build"] == "."
         assert service["command"][0] in DOCUMENTED_COMMANDS
         assert {"kafka", "clickhouse"} <= set(service["depends_on"])
+
+
+def test_every_source_has_a_poller_service_and_every_command_exists(compose: dict[str, Any]) -> None:
+    commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert DOCUMENTED_COMMANDS <= commands
+    pollers = {service["command"][1] for service in compose["services"].values()
+               if service.get("command", [None])[0] == "poll"}
+    assert pollers == set(SOURCE_NAMES)
 
 
 def test_grafana_provisions_the_clickhouse_datasource() -> None:

@@ -106,7 +106,7 @@ def demo() -> None:
 
 @command
 def poll(
-    source_name: str = typer.Argument(..., metavar="SOURCE", help="anthropic, cursor, stripe or product"),
+    source_name: str = typer.Argument(..., metavar="SOURCE", help="anthropic, cursor, stripe, product, funnel or helpdesk"),
     since: datetime | None = typer.Option(None, help="Backfill from this instant (UTC), e.g. 2026-08-01; "
                                           "re-running the same --since resumes from the checkpoint."),
     once: bool = typer.Option(False, "--once", help="One pass, then exit."),
