@@ -2,7 +2,7 @@
 
 Local Kafka and embedded ClickHouse -> migrations -> the vendor simulator -> every poller
 (a 90-day backfill the first time, incremental after) -> the worker until it has caught up ->
-the cost report. Kafka and ClickHouse stay up afterwards for queries
+the micro-batch marts -> the cost report. Kafka and ClickHouse stay up afterwards for queries
 (`usagemart down` stops them); the simulator and the worker are stopped.
 """
 
@@ -15,6 +15,8 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from batch.console import print_batch_line
+from batch.runner import BatchOptions, run_batch
 from clickhouse.client import connect, ensure_database
 from clickhouse.migrate import migrate
 from streams.ingest import INGESTED_TOPICS
@@ -47,6 +49,7 @@ def run_demo(settings: Settings, console: Console) -> None:
         console.print(f"polled {sum(polled.values())} records from the simulator: {polled}")
         worker.start(timeout=120)
         _wait_for_worker(settings, console)
+        _build_marts(settings, console)
         print_report(settings, console)
     finally:
         worker.stop()
@@ -76,6 +79,13 @@ def _poll_everything(settings: Settings, console: Console) -> dict[str, int]:
             since = datetime.now(UTC) - BACKFILL if first_run else None
             counts[name] = sum(poll_once(source(name), settings, since=since, progress=progress).records.values())
     return counts
+
+
+def _build_marts(settings: Settings, console: Console) -> None:
+    # The worker has committed everything it consumed, so nothing is still being inserted.
+    with connect(settings.clickhouse) as client:
+        outcome = run_batch(client, settings, BatchOptions(settle=timedelta(0)))
+    print_batch_line(console, outcome)
 
 
 def _wait_for_worker(settings: Settings, console: Console, timeout: float = 600) -> None:
