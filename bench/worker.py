@@ -17,7 +17,7 @@ and `CLICKHOUSE_URL`):
 5. With that worker running, `--rate` new Cursor events/s for `--seconds`: produce -> usage event
    visible, from each record's `fetched_at` header (stamped when produced) to `ingested_at` (the
    server's clock when the insert arrived), p50/p95/p99.
-`--phases` picks among `plain` (2), `ingest` (3) and `worker` (4 and 5). To see where (b) spends
+`--phases` picks among `plain` (2), `ingest` (3), `worker` (4) and `latency` (5, after a 2 s warm-up). To see where (b) spends
 its time, sample it with all its threads, e.g.
 `py-spy record --format raw -o ingest.txt -- python -m bench.worker --records 200000 --phases ingest`.
 """
@@ -68,7 +68,7 @@ TOPICS = (CURSOR, ANTHROPIC)
 PLAIN_TABLE = "bench_plain_landing"
 PAGE = 50_000
 WORKER_GROUP = "usagemart-worker-ingest"
-PHASES = ("plain", "ingest", "worker")
+PHASES = ("plain", "ingest", "worker", "latency")
 T = TypeVar("T")
 
 
@@ -104,12 +104,15 @@ def run(args: argparse.Namespace, work: Path, bootstrap: str, target: ClickHouse
         report("(b) RawIngestor.run_range", ingested, produced, plain)
         events = totals.usage_events + totals.cost_events
         print(f"{'':<28}{events / ingested:>12,.0f} events/s written ({events:,} events)", flush=True)
-    if "worker" in phases:
+    if "worker" in phases or "latency" in phases:
         truncate(client)
         with worker_process(work, bootstrap, target) as logs:
-            process = worker_catch_up(bootstrap, client, produced)
-            report("(b') usagemart worker", process, produced, plain)
-            latency(bootstrap, client, world, args.rate, args.seconds)
+            if "worker" in phases:
+                process = worker_catch_up(bootstrap, client, produced)
+                report("(b') usagemart worker", process, produced, plain)
+            if "latency" in phases:
+                latency(bootstrap, client, world, args.rate, 2, "warm-up", 1000)
+                latency(bootstrap, client, world, args.rate, args.seconds, "latency", 2000)
             print(f"worker log: {logs}")
 
 
@@ -259,11 +262,14 @@ def landed(client: Client) -> int:
     return sum(client.command(f"SELECT count() FROM {landing_table(topic)}") for topic in TOPICS)
 
 
-def latency(bootstrap: str, client: Client, world: World, rate: int, seconds: int) -> None:
-    """Produce new Cursor events at `rate`/s for `seconds`; print produce -> visible percentiles."""
+def latency(bootstrap: str, client: Client, world: World, rate: int, seconds: int, label: str, copy: int) -> None:
+    """Produce new Cursor events at `rate`/s for `seconds`; print produce -> visible percentiles.
+
+    The events are copies `copy`, `copy + 1`, ... of the world's (see `backlog`), so each call's are new.
+    """
     template = world_records(world, CURSOR, True)
     count = rate * seconds
-    records = copies(template, count, lambda record, n: {**record, "ordinal": record["ordinal"] + 1_000_000 + n})
+    records = copies(template, count, lambda record, n: {**record, "ordinal": record["ordinal"] + 1000 * (copy + n)})
     serde = Serde(HeaderFraming())
     values = serde.encode_batch(CURSOR, records)
     keys = [natural_key(CURSOR, record).encode() for record in records]
@@ -279,7 +285,7 @@ def latency(bootstrap: str, client: Client, world: World, rate: int, seconds: in
     p50, p95, p99 = client.query(
         "SELECT quantilesExact(0.5, 0.95, 0.99)(toUnixTimestamp64Milli(ingested_at) - version) FROM usage_events "
         f"WHERE raw_topic = '{CURSOR}' AND version >= {started_ms}").result_rows[0][0]
-    print(f"latency at {rate:,} records/s for {seconds}s ({count:,} records), produce -> usage event visible: "
+    print(f"{label} at {rate:,} records/s for {seconds}s ({count:,} records), produce -> usage event visible: "
           f"p50 {p50 / 1000:.3f}s  p95 {p95 / 1000:.3f}s  p99 {p99 / 1000:.3f}s")
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 Ends = dict[tuple[str, int], int]
 
@@ -59,7 +60,7 @@ def group_lag(bootstrap: str, group_id: str, topics: Sequence[str]) -> int:
     try:
         partitions = [TopicPartition(topic, p) for topic in topics
                       for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions]
-        committed = consumer.committed(partitions, timeout=10)
+        committed = _committed(consumer, partitions)
         lag = 0
         for tp in committed:
             low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
@@ -67,3 +68,15 @@ def group_lag(bootstrap: str, group_id: str, topics: Sequence[str]) -> int:
         return lag
     finally:
         consumer.close()
+
+
+def _committed(consumer: Consumer, partitions: list[TopicPartition], attempts: int = 20) -> list[TopicPartition]:
+    # Right after a group forms, the coordinator may still be loading ("not coordinator"): retry.
+    for _ in range(attempts - 1):
+        try:
+            return consumer.committed(partitions, timeout=10)
+        except KafkaException as error:
+            if not error.args[0].retriable():
+                raise
+            time.sleep(0.25)
+    return consumer.committed(partitions, timeout=10)

@@ -1,8 +1,8 @@
 """Every Grafana panel's SQL, macros expanded, runs read-only against the demo's data and returns its columns.
 
 The data come from the real pipeline on a small simulated world (seed 7, as the demo's): the pollers
-poll the simulator into the session broker, the demo budgets and an undecodable record are
-published, replay ingests what this module published (landing, normalize, attribute, DLQ) into a
+poll the simulator into the session broker, the demo budgets (and one any API spend crosses) and an
+undecodable record are published, replay ingests what this module published (landing, normalize, attribute, DLQ) into a
 fresh database, a batch builds the marts and the alert evaluation sends the budget alerts.
 
 Macros are expanded as the grafana-clickhouse-datasource plugin (v4, `pkg/macros/macros.go`) does,
@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +41,20 @@ from streams.topics import ensure_topics
 from tests.streams.pollers.conftest import settings_for
 from tests.streams.worker.conftest import migrated_database
 from usagemart.alerts import evaluate_alerts
-from usagemart.budgets import DEMO_BUDGETS, publish_budgets, read_budgets
+from usagemart.budgets import DEMO_BUDGETS, Budget, publish_budgets, read_budgets
 from usagemart.settings import ClickHouseTarget
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARDS = sorted((ROOT / "grafana/dashboards").glob("*.json"))
-WORLD_DAYS = 35
-"""Enough to span the previous month whatever today is, which the budgets view also shows."""
+WORLD_DAYS = 20
+"""Enough for the 30-day panels to have something on most days, and for the previous month to have spend on the
+first days of a month, when the alert evaluation still looks at it."""
+ANY_SPEND: Budget = {
+    "budget_id": "grafana-test-any-spend", "scope": "platform", "scope_value": "anthropic_api", "members": [],
+    "monthly_amount": Decimal("1.00"), "currency": "USD", "thresholds_pct": [50], "owner_email": None, "active": True,
+    "updated_at": datetime(2026, 1, 1, tzinfo=UTC),
+}
+"""A budget any API spend crosses: the demo budgets alone cross nothing on the first mornings of a month."""
 INTERVAL_S = 3600
 MACRO = re.compile(r"\$__(\w+)(?:\(([^()]*)\))?")
 VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
@@ -141,7 +149,7 @@ def demo(clickhouse_target: ClickHouseTarget, kafka_bootstrap: str,
             started = datetime.now(UTC) - timedelta(seconds=1)
             for name in SOURCE_NAMES:
                 poll_once(source(name), settings, since=datetime.combine(world.start, time(), UTC))
-            publish_budgets(settings, read_budgets(DEMO_BUDGETS))
+            publish_budgets(settings, [*read_budgets(DEMO_BUDGETS), ANY_SPEND])
             _publish_undecodable(kafka_bootstrap, "raw.cursor.daily_usage")
             replay(settings, started)
             run_batch(client, settings, BatchOptions(settle=timedelta(0)))

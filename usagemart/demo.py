@@ -2,7 +2,7 @@
 
 Local Kafka and embedded ClickHouse -> migrations -> the vendor simulator -> every poller
 (a 90-day backfill the first time, incremental after) -> the worker until it has caught up ->
-the micro-batch marts -> the cost report. Kafka and ClickHouse stay up afterwards for queries
+the micro-batch marts and budget alerts -> the cost report. Kafka and ClickHouse stay up afterwards for queries
 (`usagemart down` stops them); the simulator and the worker are stopped.
 """
 
@@ -25,6 +25,8 @@ from streams.pollers import SOURCE_NAMES, source
 from streams.pollers.checkpoint import CheckpointStore
 from streams.pollers.source import poll_once
 from usagemart import local_services
+from usagemart.alerts import evaluate_alerts, summary
+from usagemart.budgets import DEMO_BUDGETS, publish_budgets, read_budgets
 from usagemart.report import print_report
 from usagemart.settings import Settings
 
@@ -47,6 +49,8 @@ def run_demo(settings: Settings, console: Console) -> None:
     try:
         polled = _poll_everything(_against_simulator(settings), console)
         console.print(f"polled {sum(polled.values())} records from the simulator: {polled}")
+        budgets = publish_budgets(settings, read_budgets(DEMO_BUDGETS, settings.default_billing_currency))
+        console.print(f"budgets published: {budgets}")
         worker.start(timeout=120)
         _wait_for_worker(settings, console)
         _build_marts(settings, console)
@@ -85,7 +89,9 @@ def _build_marts(settings: Settings, console: Console) -> None:
     # The worker has committed everything it consumed, so nothing is still being inserted.
     with connect(settings.clickhouse) as client:
         outcome = run_batch(client, settings, BatchOptions(settle=timedelta(0)))
-    print_batch_line(console, outcome)
+        print_batch_line(console, outcome)
+        for alert in evaluate_alerts(client, settings).fired:
+            console.print(f"alert: {summary(alert)}")
 
 
 def _wait_for_worker(settings: Settings, console: Console, timeout: float = 600) -> None:

@@ -18,6 +18,7 @@ ARCHITECTURE_TOPICS = [
     "ref.pricebook", "ref.api_key_mappings", "usage.events", "cost.events",
     "raw.funnel.sessions", "raw.funnel.subscriptions", "raw.funnel.funnels", "raw.funnel.product_events",
     "raw.helpdesk.tickets", "raw.helpdesk.customers", "raw.helpdesk.products", "raw.helpdesk.logins",
+    "ref.budgets", "alerts",
 ]
 
 # Topics fed from an API response; ref.api_key_mappings is written by this project.
