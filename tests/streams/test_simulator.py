@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,34 +19,13 @@ from streams.simulator.server import generate_all
 from streams.simulator.world import day_start
 from usagemart.processes import free_port
 
-START = date(2026, 1, 1)
-NOW = datetime(2026, 2, 9, 15, 30, tzinfo=UTC)
+from tests.streams.simulator_client import NOW, START, base_url, client, make_world, world  # noqa: F401
 ANTHROPIC = {"x-api-key": "sk-ant-admin-test", "anthropic-version": "2023-06-01"}
 CURSOR = ("key_test", "")
 STRIPE = {"Authorization": "Bearer sk_test_123"}
 TOKEN_FIELDS = ("uncached_input_tokens", "cache_read_input_tokens", "output_tokens")
 
 
-def make_world(seed: int = 11) -> World:
-    return World(seed=seed, start=START, days=40, now=NOW)
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return make_world()
-
-
-@pytest.fixture(scope="module")
-def base_url(world: World) -> Iterator[str]:
-    with serve_in_thread(build_app(world)) as url:
-        yield url
-
-
-@pytest.fixture
-def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=10) as http:
-        yield http
-        http.post("/_sim/reset")
 
 
 def usage_tokens(result: dict[str, Any]) -> tuple[int, ...]:

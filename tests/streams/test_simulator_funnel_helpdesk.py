@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,32 +12,11 @@ import pytest
 from streams.simulator import World, build_app, funnel, helpdesk, serve_in_thread, stripe
 from streams.simulator.feed import FeedApi
 
-START = date(2026, 1, 1)
-NOW = datetime(2026, 2, 9, 15, 30, tzinfo=UTC)
+from tests.streams.simulator_client import NOW, START, base_url, client, make_world, world  # noqa: F401
 APIS = {"funnel": funnel.API, "helpdesk": helpdesk.API}
 RESOURCES = [(api, resource) for api, spec in APIS.items() for resource in spec.resources]
 
 
-def make_world(seed: int = 11) -> World:
-    return World(seed=seed, start=START, days=40, now=NOW)
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return make_world()
-
-
-@pytest.fixture(scope="module")
-def base_url(world: World) -> Iterator[str]:
-    with serve_in_thread(build_app(world)) as url:
-        yield url
-
-
-@pytest.fixture
-def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=10) as http:
-        yield http
-        http.post("/_sim/reset")
 
 
 def pages(client: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
