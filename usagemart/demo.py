@@ -28,6 +28,7 @@ from usagemart import local_services
 from usagemart.alerts import evaluate_alerts, summary
 from usagemart.budgets import DEMO_BUDGETS, publish_budgets, read_budgets
 from usagemart.report import print_report
+from usagemart.processes import free_port
 from usagemart.settings import Settings
 
 BACKFILL = timedelta(days=90)
@@ -45,7 +46,7 @@ def run_demo(settings: Settings, console: Console) -> None:
         console.print(f"migrations applied: {len(migrate(client, settings.clickhouse_cluster))}")
     simulator = local_services.simulator(settings)
     simulator.start()
-    worker = local_services.worker(settings)
+    worker = local_services.worker(settings, web_port=free_port())
     try:
         polled = _poll_everything(_against_simulator(settings), console)
         console.print(f"polled {sum(polled.values())} records from the simulator: {polled}")
