@@ -11,8 +11,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import httpx
+
 from schemas.contracts import natural_key
-from streams.pollers.source import Source
+from streams.pollers.source import PollResult, Source, poll_once
 from streams.pollers.vendor_http import RetryPolicy, VendorHttp
 from streams.simulator.feed import FeedApi
 from streams.simulator.server import build_app, serve_in_thread
@@ -72,3 +74,14 @@ def _typed(row: dict[str, Any]) -> dict[str, Any]:
     """A vendor row with its RFC 3339 times as datetimes, as the contract decodes them."""
     return {name: datetime.fromisoformat(value.replace("Z", "+00:00"))
             if isinstance(value, str) and _RFC3339.fullmatch(value) else value for name, value in row.items()}
+
+
+def poll_under_faults(source: Source, simulator: Simulated, settings: Settings, rule: dict[str, Any],
+                      paths: list[str]) -> PollResult:
+    """A full backfill with `rule` injected on each of `paths`; asserts every rule fired as often as set."""
+    rules = [{**rule, "path": path} for path in paths]
+    httpx.post(f"{simulator.url}/_sim/faults", json={"rules": rules}).raise_for_status()
+    result = poll_once(source, settings, since=simulator.first_day)
+    fired = [fault["fired"] for fault in httpx.get(f"{simulator.url}/_sim/faults").json()["rules"]]
+    assert fired == [rule["times"]] * len(paths)
+    return result

@@ -22,7 +22,7 @@ from streams.pollers.vendor_http import MalformedPage
 from streams.simulator import product as vendor
 from streams.simulator.world import World
 from tests.streams.pollers.conftest import Simulated, settings_for
-from tests.streams.pollers.passes import by_key, quick_retries, short_world
+from tests.streams.pollers.passes import by_key, poll_under_faults, quick_retries, short_world
 from tests.streams.topic_reader import read_topic
 from usagemart.settings import Settings
 
@@ -98,13 +98,7 @@ def test_each_fault_on_each_endpoint_still_yields_exactly_the_ground_truth(tmp_p
                                                                            rule: dict[str, Any]) -> None:
     paths = PAGED_PATHS if rule["fault"] == "repeat_page" else PATHS
     with short_world(SHORT_WORLD_DAYS) as simulator:
-        rules = [{**rule, "path": path} for path in paths]
-        httpx.post(f"{simulator.url}/_sim/faults", json={"rules": rules}).raise_for_status()
-
-        result = poll_once(SOURCE, settings_for(tmp_path, raw_topics, simulator.url), since=simulator.first_day)
-
-        fired = [fault["fired"] for fault in httpx.get(f"{simulator.url}/_sim/faults").json()["rules"]]
-        assert fired == [rule["times"]] * len(paths)
+        result = poll_under_faults(SOURCE, simulator, settings_for(tmp_path, raw_topics, simulator.url), rule, paths)
         assert_backfilled(simulator, raw_topics, result.poll_run_id)
 
 
