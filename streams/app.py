@@ -130,7 +130,20 @@ def _table_name(topic: str) -> str:
     return topic.replace(".", "_")
 
 
+# Structured logs: one JSON object per line on stderr, with any `extra=` fields of the record.
+WORKER_LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "pythonjsonlogger.json.JsonFormatter",
+                            "fmt": "%(asctime)s %(levelname)s %(name)s %(threadName)s %(message)s",
+                            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger",
+                                              "threadName": "thread"}}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"handlers": ["stderr"]},
+}
+
+
 def run_worker(settings: Settings, web_port: int = 6066, loglevel: str = "info") -> None:
     """Run the worker in the foreground until SIGTERM/SIGINT."""
     worker = Worker(settings, web_port=web_port)
-    faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    faust.Worker(worker.app, loglevel=loglevel, quiet=True, logging_config=WORKER_LOGGING).execute_from_commandline()

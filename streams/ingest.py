@@ -171,6 +171,9 @@ class RawIngestor:
         produced.result()
         self._commit(messages)
         self._account(messages, result)
+        logger.info("batch committed", extra={"consumed": result.consumed, "landed": result.landed,
+                                              "usage_events": result.usage_events, "cost_events": result.cost_events,
+                                              "dead_letters": result.dead_letters})
         return result
 
     def _decode(self, topic: str, batch: list[Message], dead: DeadLetters) -> _Decoded:
