@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -85,3 +85,18 @@ def poll_under_faults(source: Source, simulator: Simulated, settings: Settings, 
     fired = [fault["fired"] for fault in httpx.get(f"{simulator.url}/_sim/faults").json()["rules"]]
     assert fired == [rule["times"]] * len(paths)
     return result
+
+
+Expected = dict[str, Callable[[dict[str, Any]], dict[str, Any]]]
+
+
+def assert_published_exactly(truth: dict[str, dict[str, dict[str, Any]]], expected: Expected, bootstrap: str,
+                             run_id: str) -> None:
+    """The pass published exactly `truth` (topic -> key -> vendor row): keys, field values and raw rows."""
+    for topic, rows in truth.items():
+        values = by_key(topic, read_topic(bootstrap, topic, run_ids={run_id}))
+        assert values.keys() == rows.keys(), topic
+        for key, row in rows.items():
+            fields = expected[topic](row)
+            assert {name: values[key][name] for name in fields} == fields, (topic, key)
+            assert row.items() <= json.loads(values[key]["raw_json"]).items(), (topic, key)

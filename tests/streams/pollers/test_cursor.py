@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -21,7 +20,13 @@ from streams.pollers.vendor_http import MalformedPage
 from streams.simulator import cursor as vendor
 from streams.simulator.world import World
 from tests.streams.pollers.conftest import WORLD_DAYS, Simulated, settings_for
-from tests.streams.pollers.passes import by_key, poll_under_faults, quick_retries, short_world
+from tests.streams.pollers.passes import (
+    assert_published_exactly,
+    by_key,
+    poll_under_faults,
+    quick_retries,
+    short_world,
+)
 from tests.streams.topic_reader import read_topic
 from usagemart.settings import ConfigError, Settings
 
@@ -78,13 +83,7 @@ def ground_truth(world: World, start: datetime) -> dict[str, dict[str, dict[str,
 def assert_backfilled(simulator: Simulated, bootstrap: str, run_id: str) -> None:
     """The pass published exactly the ground truth of the whole world, field values and raw rows included."""
     truth = ground_truth(simulator.world, simulator.first_day)
-    for topic in TOPICS:
-        values = by_key(topic, read_topic(bootstrap, topic, run_ids={run_id}))
-        assert values.keys() == truth[topic].keys(), topic
-        for key, row in truth[topic].items():
-            expected = EXPECTED[topic](row)
-            assert {name: values[key][name] for name in expected} == expected, (topic, key)
-            assert row.items() <= json.loads(values[key]["raw_json"]).items(), (topic, key)
+    assert_published_exactly({topic: truth[topic] for topic in TOPICS}, EXPECTED, bootstrap, run_id)
 
 
 def test_backfill_publishes_exactly_the_ground_truth(simulator: Simulated, poll_settings: Settings) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +21,13 @@ from streams.pollers.vendor_http import MalformedPage
 from streams.simulator import product as vendor
 from streams.simulator.world import World
 from tests.streams.pollers.conftest import Simulated, settings_for
-from tests.streams.pollers.passes import by_key, poll_under_faults, quick_retries, short_world
+from tests.streams.pollers.passes import (
+    assert_published_exactly,
+    by_key,
+    poll_under_faults,
+    quick_retries,
+    short_world,
+)
 from tests.streams.topic_reader import read_topic
 from usagemart.settings import Settings
 
@@ -74,13 +79,7 @@ EXPECTED: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 def assert_backfilled(simulator: Simulated, bootstrap: str, run_id: str) -> None:
     """The pass published exactly the ground truth of the whole world, field values and raw rows included."""
     truth = ground_truth(simulator.world)
-    for topic in TOPICS:
-        values = by_key(topic, read_topic(bootstrap, topic, run_ids={run_id}))
-        assert values.keys() == truth[topic].keys(), topic
-        for key, row in truth[topic].items():
-            expected = EXPECTED[topic](row)
-            assert {name: values[key][name] for name in expected} == expected, (topic, key)
-            assert row.items() <= json.loads(values[key]["raw_json"]).items(), (topic, key)
+    assert_published_exactly({topic: truth[topic] for topic in TOPICS}, EXPECTED, bootstrap, run_id)
 
 
 def test_backfill_publishes_exactly_the_ground_truth(simulator: Simulated, poll_settings: Settings) -> None:
