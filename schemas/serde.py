@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from functools import cache, partial
 from io import BytesIO
 from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from fastavro import schemaless_reader, schemaless_writer
 
 from schemas.contracts import ParsedSchema, contract
+from schemas.encoder import Encode, Unsupported, compile_encoder
 from usagemart.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -133,20 +135,14 @@ class Serde:
         Strict: a field the schema lacks, or a missing field without a default, is an
         `EncodeError` rather than silently dropped or defaulted.
         """
-        schema = contract(topic).schema
+        encode = _encoder(contract(topic).name)
         prefix = self.framing.prefix(topic)
-        buffer = BytesIO()
-        values = []
-        for index, record in enumerate(records):
-            buffer.seek(0)
-            buffer.truncate()
-            buffer.write(prefix)
-            try:
-                schemaless_writer(buffer, schema, record, strict_allow_default=True)
-            except Exception as error:  # fastavro raises ValueError, TypeError, AttributeError, ...
-                raise EncodeError(topic, f"record {index}: {_describe(error)}", index) from error
-            values.append(buffer.getvalue())
-        return values
+        try:
+            values = [encode(record) for record in records]
+        except Exception:  # noqa: BLE001 - any failure: find the record, say why
+            index, error = _first_failure(encode, records)
+            raise EncodeError(topic, f"record {index}: {_describe(error)}", index) from error
+        return [prefix + value for value in values] if prefix else values
 
     def decode(self, topic: str, payload: bytes, headers: Headers = None) -> Record:
         """A Kafka value as a record of the current schema; raises `DecodeError`.
@@ -178,6 +174,31 @@ class Serde:
             except DecodeError as error:
                 decoded.append(error)
         return decoded
+
+
+@cache
+def _encoder(contract_name: str) -> Encode:
+    """The current schema's compiled encoder, or fastavro's writer where the compiler has no rule."""
+    schema = contract(contract_name).schema
+    try:
+        return compile_encoder(schema)
+    except Unsupported:
+        return partial(_fastavro_body, schema)
+
+
+def _fastavro_body(schema: ParsedSchema, record: Mapping[str, Any]) -> bytes:
+    buffer = BytesIO()
+    schemaless_writer(buffer, schema, record, strict_allow_default=True)
+    return buffer.getvalue()
+
+
+def _first_failure(encode: Encode, records: Sequence[Mapping[str, Any]]) -> tuple[int, Exception]:
+    for index, record in enumerate(records):
+        try:
+            encode(record)
+        except Exception as error:  # noqa: BLE001 - reported by the caller
+            return index, error
+    raise AssertionError("a batch failed to encode but each of its records encodes")
 
 
 def _named_version(topic: str, header: bytes) -> ParsedSchema:
