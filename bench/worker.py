@@ -1,6 +1,6 @@
 """Benchmark of the worker's hot path: rate against a plain loop on the same records, and latency.
 
-    python -m bench.worker [--records 1000000] [--rate 5000] [--seconds 20] [--phases plain,ingest,worker]
+    python -m bench.worker [--records 1000000] [--rate 5000] [--seconds 20] [--phases plain,ingest,worker] [--workers 2]
 
 One run, one machine, one broker and one embedded ClickHouse endpoint (or `KAFKA_BOOTSTRAP_SERVERS`
 and `CLICKHOUSE_URL`):
@@ -9,7 +9,8 @@ and `CLICKHOUSE_URL`):
    world's records (vendor rows -> `conform` -> Avro, see `bench/normalize.py`), copied with a
    varied key field (`ordinal`, `account_id`) so every copy is a new event at a realistic date.
 2. (a) a plain loop: a confluent-kafka consumer reads both topics in batches, decodes with
-   fastavro, inserts the landing columns (the record as JSON) with clickhouse-connect, commits.
+   fastavro, inserts the landing columns (the record as JSON, as the worker writes it) with
+   clickhouse-connect, commits.
 3. (b) the worker's `RawIngestor` in process (`run_range`) on the same records: landing, normalize,
    attribute, events to ClickHouse and to `usage.events`/`cost.events`, DLQ, commit.
 4. (b') the `usagemart worker` process on the same records, timed from the first row visible to
@@ -17,8 +18,10 @@ and `CLICKHOUSE_URL`):
 5. With that worker running, `--rate` new Cursor events/s for `--seconds`: produce -> usage event
    visible, from each record's `fetched_at` header (stamped when produced) to `ingested_at` (the
    server's clock when the insert arrived), p50/p95/p99.
-`--phases` picks among `plain` (2), `ingest` (3), `worker` (4) and `latency` (5, after a 2 s warm-up). To see where (b) spends
-its time, sample it with all its threads, e.g.
+6. (b'') `--workers` worker processes as one deployment (one group), from the start of both topics
+   again (with phase 5's records, if it ran; the plain loop's rate is scaled to that count).
+`--phases` picks among `plain` (2), `ingest` (3), `worker` (4), `latency` (5, after a 2 s warm-up)
+and `workers` (6). To see where (b) spends its time, sample it with all its threads, e.g.
 `py-spy record --format raw -o ingest.txt -- python -m bench.worker --records 200000 --phases ingest`.
 """
 
@@ -26,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import subprocess
 import sys
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from clickhouse_connect.driver.client import Client
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer
 from fastavro import schemaless_reader
 
 from bench.normalize import world_records
@@ -51,7 +53,7 @@ from schemas.contracts import contract, natural_key
 from schemas.serde import HeaderFraming, Serde
 from streams.ingest import BatchResult, RawIngestor
 from streams.landing import LANDING_COLUMNS, landing_table, record_json
-from streams.offsets import Ends, group_lag, offset_range, records_in_range
+from streams.offsets import group_lag, offset_range, records_in_range
 from streams.pollers.publisher import PRODUCER_CONFIG, Publisher
 from streams.reference import ReferenceState
 from streams.simulator.world import World
@@ -68,7 +70,7 @@ TOPICS = (CURSOR, ANTHROPIC)
 PLAIN_TABLE = "bench_plain_landing"
 PAGE = 50_000
 WORKER_GROUP = "usagemart-worker-ingest"
-PHASES = ("plain", "ingest", "worker", "latency")
+PHASES = ("plain", "ingest", "workers", "worker", "latency")
 T = TypeVar("T")
 
 
@@ -78,6 +80,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5000, help="records/s of the latency phase")
     parser.add_argument("--seconds", type=int, default=20, help="length of the latency phase")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated, of {', '.join(PHASES)}")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the `workers` phase")
     args = parser.parse_args()
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-worker-")))
@@ -114,6 +117,14 @@ def run(args: argparse.Namespace, work: Path, bootstrap: str, target: ClickHouse
                 latency(bootstrap, client, world, args.rate, 2, "warm-up", 1000)
                 latency(bootstrap, client, world, args.rate, args.seconds, "latency", 2000)
             print(f"worker log: {logs}")
+    if "workers" in phases:
+        truncate(client)
+        count = rewind_group(bootstrap, WORKER_GROUP)
+        with ExitStack() as workers:
+            for index in range(args.workers):
+                workers.enter_context(worker_process(work, bootstrap, target, index))
+            process = worker_catch_up(bootstrap, client, count)
+            report(f"(b'') {args.workers} x usagemart worker", process, count, plain and plain * count / produced)
 
 
 @contextmanager
@@ -200,12 +211,12 @@ def plain_loop(bootstrap: str, client: Client) -> None:
 
 
 def plain_columns(messages: Sequence[Message], schemas: dict[str, Any]) -> list[list[Any]]:
-    """The landing columns of a batch, the plain way: one pass, fastavro, `json.dumps`."""
+    """The landing columns of a batch, the plain way: one pass, fastavro, the worker's JSON (orjson)."""
     columns: list[list[Any]] = [[] for _ in LANDING_COLUMNS]
     for message in messages:
         headers = dict(message.headers())
         record = schemaless_reader(io.BytesIO(message.value()), schemas[message.topic()], None)
-        row = (message.key().decode(), json.dumps(record, default=str), headers["schema"].decode(),
+        row = (message.key().decode(), record_json(record), headers["schema"].decode(),
                headers["source"].decode(), headers["poll_run_id"].decode(),
                datetime.fromisoformat(headers["fetched_at"].decode()), message.topic(), message.partition(),
                message.offset())
@@ -225,10 +236,13 @@ def ingest_in_process(bootstrap: str, target: ClickHouseTarget) -> BatchResult:
 
 
 @contextmanager
-def worker_process(work: Path, bootstrap: str, target: ClickHouseTarget) -> Iterator[Path]:
-    """`usagemart worker` running against the bench's broker and database; yields its log file."""
-    log = work / "worker.log"
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "USAGEMART_HOME": str(work / "home"),
+def worker_process(work: Path, bootstrap: str, target: ClickHouseTarget, index: int = 0) -> Iterator[Path]:
+    """`usagemart worker` number `index` running against the bench's broker and database; yields its log file.
+
+    Several run as one deployment: the same group, each with its own home (Faust data) and web port.
+    """
+    log = work / f"worker-{index}.log"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "USAGEMART_HOME": str(work / f"home-{index}"),
            "CLICKHOUSE_URL": f"http://{target.username}:{target.password}@{target.host}:{target.port}/"
                              f"{target.database}"}
     command = [str(Path(sys.executable).with_name("usagemart")), "worker", "--web-port", str(free_port())]
@@ -242,6 +256,17 @@ def worker_process(work: Path, bootstrap: str, target: ClickHouseTarget) -> Iter
     finally:
         process.terminate()
         process.wait(60)
+
+
+def rewind_group(bootstrap: str, group: str) -> int:
+    """Commit the start of both topics for `group` (no member may be running); the records from there."""
+    starts, ends = offset_range(bootstrap, TOPICS, None)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        consumer.commit(offsets=starts, asynchronous=False)
+    finally:
+        consumer.close()
+    return records_in_range(starts, ends)
 
 
 def worker_catch_up(bootstrap: str, client: Client, expected: int) -> float:

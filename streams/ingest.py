@@ -107,6 +107,9 @@ class RawIngestor:
             "fetch.max.bytes": 64 * 1024 * 1024, "max.partition.fetch.bytes": 16 * 1024 * 1024,
             "queued.max.messages.kbytes": 256 * 1024, "statistics.interval.ms": 5000,
             "stats_cb": _record_lag, "session.timeout.ms": int(SESSION_TIMEOUT * 1000),
+            # Several workers split the raw topics' partitions evenly (range would give one of two
+            # workers 2 of each topic's 3); range stays listed so a rolling upgrade can agree.
+            "partition.assignment.strategy": "roundrobin,range",
         })
         # Delivery reports for failures only: one Python callback per acknowledged event is a cost
         # of its own, and `_produce` only needs to know what failed.

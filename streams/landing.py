@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from confluent_kafka import Message
 
 LANDING_COLUMNS = ("natural_key", "record", "schema_ref", "source", "poll_run_id", "fetched_at", "kafka_topic",
@@ -21,25 +21,18 @@ def landing_table(topic: str) -> str:
     return "raw_" + rest.replace(".", "_")
 
 
-def record_json(record: dict[str, Any]) -> str:
-    """The record as JSON: dates `YYYY-MM-DD`, times ISO 8601 UTC with milliseconds, decimals as text."""
-    return _ENCODER.encode(record)
+def record_json(record: dict[str, Any]) -> bytes:
+    """The record as UTF-8 JSON: dates `YYYY-MM-DD`, times ISO 8601 in UTC (`Z`, fractional seconds
+    when there are any), decimals as text, bytes as UTF-8 text."""
+    return orjson.dumps(record, default=_json_value, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC)
 
 
 def _json_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    if isinstance(value, date):
-        return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-# One encoder for every record: `json.dumps` with options builds a new one per call.
-_ENCODER = json.JSONEncoder(default=_json_value, separators=(",", ":"), ensure_ascii=False)
 
 
 class LandingBatch:
