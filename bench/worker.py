@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from clickhouse_connect.driver.client import Client
-from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from fastavro import schemaless_reader
 
 from bench.normalize import world_records
@@ -263,7 +263,9 @@ def rewind_group(bootstrap: str, group: str) -> int:
     starts, ends = offset_range(bootstrap, TOPICS, None)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
-        consumer.commit(offsets=starts, asynchronous=False)
+        lows = [TopicPartition(start.topic, start.partition,
+                               consumer.get_watermark_offsets(start, timeout=10)[0]) for start in starts]
+        consumer.commit(offsets=lows, asynchronous=False)
     finally:
         consumer.close()
     return records_in_range(starts, ends)
