@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Context, Decimal
 from typing import Any
 
 from fastavro.write import LOGICAL_WRITERS
@@ -61,6 +62,16 @@ def _epoch_millis(value: datetime) -> int:
     """An aware datetime as fastavro's `timestamp-millis` (whole milliseconds, truncated), computed
     without its two conversions per call."""
     return (value - _EPOCH) // _MILLISECOND
+
+
+def _unscaled_bytes(value: Decimal, scale: int, exact: Context) -> bytes:
+    """A decimal as fastavro's `bytes` decimal (two's complement of value x 10^scale, big-endian),
+    without its digit-by-digit loop; out of the schema's precision or scale, fastavro's own error."""
+    sign, digits, exponent = value.as_tuple()
+    if len(digits) > exact.prec or not isinstance(exponent, int) or exponent + scale < 0:
+        return LOGICAL_WRITERS["bytes-decimal"](value, {"precision": exact.prec, "scale": scale})  # type: ignore[no-any-return]
+    unscaled = int(value.scaleb(scale, exact))  # only the exponent moves: exact within the precision
+    return unscaled.to_bytes((unscaled.bit_length() + 8) // 8, "big", signed=True)
 
 
 def _boolean(value: bool) -> bytes:
@@ -188,8 +199,13 @@ class Encoder:
         if logical == "timestamp-millis":
             return (lambda value: binary(_epoch_millis(value) if isinstance(value, datetime) and value.tzinfo
                                          else writer(value, schema))), True
-        # Equal datetimes and dates are the same instant and day; equal decimals may differ in scale.
-        return (lambda value: binary(writer(value, schema))), logical != "decimal"
+        if logical == "decimal" and kind == "bytes":
+            exact = Context(prec=schema["precision"])
+            scale = schema.get("scale", 0)
+            return (lambda value: _blob(_unscaled_bytes(value, scale, exact)) if type(value) is Decimal
+                    else binary(writer(value, schema))), False
+        # Equal datetimes and dates are the same instant and day.
+        return (lambda value: binary(writer(value, schema))), True
 
 
 def _complete(record: Mapping[str, Any], names: frozenset[str], defaults: dict[str, Any]) -> Mapping[str, Any]:

@@ -121,3 +121,20 @@ def test_memo_stays_bounded_and_right() -> None:
     for value in range(_Memo.LIMIT * 3):
         assert memo[value] == str(value).encode()
     assert len(memo) <= _Memo.LIMIT
+
+
+@pytest.mark.parametrize("amount", [
+    Decimal("0"), Decimal("-0"), Decimal("0.000000000001"), Decimal("-0.000000000001"), Decimal("127E-12"),
+    Decimal("128E-12"), Decimal("-128E-12"), Decimal("-129E-12"), Decimal("99999999999999999999999999.999999999999"),
+    Decimal("-99999999999999999999999999.999999999999"), Decimal("1E+25"), Decimal("12.5"),
+])
+def test_decimals_encode_as_fastavro_does(amount: Decimal) -> None:
+    assert compile_encoder(EVERY_TYPE)(BASE | {"amount": amount}) == fastavro_bytes(EVERY_TYPE, BASE | {"amount": amount})
+
+
+@pytest.mark.parametrize("amount", [Decimal("1E-13"), Decimal("1" * 39), Decimal("NaN"), Decimal("Infinity")])
+def test_decimals_out_of_the_schema_are_refused(amount: Decimal) -> None:
+    with pytest.raises(ValueError, match="^amount: "):
+        compile_encoder(EVERY_TYPE)(BASE | {"amount": amount})
+    with pytest.raises(Exception):  # noqa: B017, PT011 - fastavro refuses them too, in its own words
+        fastavro_bytes(EVERY_TYPE, BASE | {"amount": amount})
