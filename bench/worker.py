@@ -1,13 +1,16 @@
 """Benchmark of the worker's hot path: rate against a plain loop on the same records, and latency.
 
-    python -m bench.worker [--records 1000000] [--rate 5000] [--seconds 20] [--phases plain,ingest,worker] [--workers 2]
+    python -m bench.worker [--records 1000000] [--mix natural|events] [--rate 5000] [--seconds 20]
+                           [--phases plain,ingest,worker,latency,workers] [--workers 2]
 
 One run, one machine, one broker and one embedded ClickHouse endpoint (or `KAFKA_BOOTSTRAP_SERVERS`
 and `CLICKHOUSE_URL`):
-1. `--records` raw records are produced once, half `raw.cursor.usage_events`, half
-   `raw.anthropic.usage` 1d buckets (the rows that become events, about six each): the simulator
-   world's records (vendor rows -> `conform` -> Avro, see `bench/normalize.py`), copied with a
-   varied key field (`ordinal`, `account_id`) so every copy is a new event at a realistic date.
+1. `--records` raw records of `raw.cursor.usage_events` and `raw.anthropic.usage` are produced
+   once, in the `--mix`: `natural` (default), the world's Cursor events and all its usage buckets
+   in their proportions (1h buckets are landed but yield no events, 1d buckets about five each), or
+   `events`, half Cursor events and half 1d buckets, the most event-heavy input. They are the
+   simulator world's records (vendor rows -> `conform` -> Avro, see `bench/normalize.py`), copied
+   with a varied key field (`ordinal`, `account_id`) so every copy is a new event at a realistic date.
 2. (a) a plain loop: a confluent-kafka consumer reads both topics in batches, decodes with
    fastavro, inserts the landing columns (the record as JSON, as the worker writes it) with
    clickhouse-connect, commits.
@@ -70,6 +73,11 @@ TOPICS = (CURSOR, ANTHROPIC)
 PLAIN_TABLE = "bench_plain_landing"
 PAGE = 50_000
 WORKER_GROUP = "usagemart-worker-ingest"
+MIXES = {
+    "natural": "Cursor events and every usage-report bucket (1d and 1h), in the world's proportions "
+               "(about 1.6 events per record)",
+    "events": "half Cursor events, half 1d usage buckets: only records that become events (about 3.3 each)",
+}
 PHASES = ("plain", "ingest", "workers", "worker", "latency")
 T = TypeVar("T")
 
@@ -80,6 +88,8 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5000, help="records/s of the latency phase")
     parser.add_argument("--seconds", type=int, default=20, help="length of the latency phase")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated, of {', '.join(PHASES)}")
+    parser.add_argument("--mix", choices=MIXES, default="natural", help="; ".join(f"{name}: {text}" for name, text
+                                                                            in MIXES.items()))
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the `workers` phase")
     args = parser.parse_args()
     with ExitStack() as stack:
@@ -94,7 +104,7 @@ def run(args: argparse.Namespace, work: Path, bootstrap: str, target: ClickHouse
     """The benchmark's phases, in order, printing as it goes."""
     world = World(seed=7, start=date(2026, 1, 1), days=90)
     began = time.perf_counter()
-    produced = produce_backlog(bootstrap, world, args.records)
+    produced = produce_backlog(bootstrap, world, args.records, args.mix)
     print(f"produced {produced:,} records in {time.perf_counter() - began:.1f}s", flush=True)
     phases = args.phases.split(",")
     plain = None
@@ -160,11 +170,11 @@ def _clickhouse(work: Path) -> Iterator[ClickHouseTarget]:
             service.stop()
 
 
-def produce_backlog(bootstrap: str, world: World, count: int) -> int:
+def produce_backlog(bootstrap: str, world: World, count: int, mix: str) -> int:
     """`count` records, half on each topic, published as the pollers publish (keys and headers)."""
     publisher = Publisher(bootstrap, Serde(HeaderFraming()), "bench", uuid.uuid4().hex)
     try:
-        for topic, records in backlog(world, count).items():
+        for topic, records in backlog(world, count, mix).items():
             for start in range(0, len(records), PAGE):
                 publisher.publish(topic, records[start:start + PAGE])
     finally:
@@ -172,15 +182,19 @@ def produce_backlog(bootstrap: str, world: World, count: int) -> int:
     return count
 
 
-def backlog(world: World, count: int) -> dict[str, list[Record]]:
-    """The world's Cursor events and 1d usage buckets, copied with a varied key field up to `count`."""
+def backlog(world: World, count: int, mix: str) -> dict[str, list[Record]]:
+    """`count` of the world's usage records in the `mix` (see `MIXES`), copied with a varied key field."""
     cursor = world_records(world, CURSOR, True)
-    anthropic = world_records(world, ANTHROPIC, True)
-    half = count // 2
+    if mix == "natural":
+        anthropic = [*world_records(world, ANTHROPIC, True), *world_records(world, ANTHROPIC, False)]
+        share = len(cursor) / (len(cursor) + len(anthropic))
+    else:
+        anthropic, share = world_records(world, ANTHROPIC, True), 0.5
+    cursor_count = round(count * share)
     return {
-        CURSOR: copies(cursor, half, lambda record, n: {**record, "ordinal": record["ordinal"] + 1000 * n}),
-        ANTHROPIC: copies(anthropic, count - half, lambda record, n: {**record, "account_id": f"acct_bench{n}"}
-                          if n else record),
+        CURSOR: copies(cursor, cursor_count, lambda record, n: {**record, "ordinal": record["ordinal"] + 1000 * n}),
+        ANTHROPIC: copies(anthropic, count - cursor_count,
+                          lambda record, n: {**record, "account_id": f"acct_bench{n}"} if n else record),
     }
 
 
