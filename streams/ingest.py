@@ -197,7 +197,8 @@ class RawIngestor:
         return decoded
 
     def _normalize(self, topic: str, decoded: _Decoded, events: Normalized, dead: DeadLetters) -> None:
-        origins = [Origin(topic, message.partition(), message.offset(), int(at.timestamp() * 1000))
+        origins = [Origin(topic, message.partition(), message.offset(), int(at.timestamp() * 1000),
+                          (message.key() or b"").decode("utf-8", "replace") or None)
                    for message, at in zip(decoded.messages, decoded.fetched, strict=True)]
         normalized, errors = normalize_batch(topic, decoded.records, origins, self.prices())
         events.usage.extend(normalized.usage)

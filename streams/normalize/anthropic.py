@@ -51,7 +51,7 @@ from typing import Any
 from streams.attribution import API_KEY_NAME_ATTRIBUTE, DIRECT_EMAIL, NOBODY, Attribution
 from streams.normalize.event import (
     ESTIMATED, MONEY, REPORTED, ZERO, Event, Origin, cost_event, counts, currency_code, decimal_text,
-    dollars, event_id, midnight, non_negative, record_key, usage_event,
+    dollars, event_id, midnight, non_negative, raw_key, usage_event,
 )
 from streams.normalize.prices import ModelPriceBook
 
@@ -79,10 +79,6 @@ _CODE_COUNTS = (
 _MODEL_TOKENS = ("tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_creation")
 _ACTOR_ATTRIBUTES = ("actor_type", "customer_type", "terminal_type", "organization_id")
 
-_usage_key = record_key(USAGE_TOPIC)
-_cost_key = record_key(COST_TOPIC)
-_code_key = record_key(CLAUDE_CODE_TOPIC)
-
 
 def usage(record: Mapping[str, Any], origin: Origin, prices: ModelPriceBook, usage_out: list[Event],
           costs_out: list[Event]) -> None:
@@ -92,7 +88,7 @@ def usage(record: Mapping[str, Any], origin: Origin, prices: ModelPriceBook, usa
         return
     quantities = counts(record, _USAGE_UNITS)
     uncached, output, cache_read, cache_5m, cache_1h, searches = quantities
-    key = _usage_key(record)
+    key = raw_key(origin, record)
     day = start.date()
     attributes = {name: record[name] for name in _NEWER_DIMENSIONS if record.get(name) is not None}
     usage_out.append(usage_event(
@@ -142,7 +138,7 @@ def cost(record: Mapping[str, Any], origin: Origin, prices: ModelPriceBook, usag
     start = record["starting_at"]
     cents = record["amount"]
     costs_out.append(cost_event(
-        origin, event_id(COST_TOPIC, _cost_key(record)), SOURCE, API_PLATFORM, REPORTED, start, start.date(),
+        origin, event_id(COST_TOPIC, raw_key(origin, record)), SOURCE, API_PLATFORM, REPORTED, start, start.date(),
         dollars(decimal_text(cents, "amount"), "amount"), currency_code(record["currency"], CURRENCY),
         {"vendor_amount_cents": cents},
         workspace_id=record["workspace_id"], model=record["model"], token_type=record["token_type"],
@@ -154,7 +150,7 @@ def cost(record: Mapping[str, Any], origin: Origin, prices: ModelPriceBook, usag
 def claude_code(record: Mapping[str, Any], origin: Origin, prices: ModelPriceBook, usage_out: list[Event],
                 costs_out: list[Event]) -> None:
     """A Claude Code row: its activity event, and per model a usage event and the vendor's estimate."""
-    key = _code_key(record)
+    key = raw_key(origin, record)
     day = record["date"]
     at = midnight(day)
     sessions, added, removed, commits, pull_requests = counts(record, _CODE_COUNTS)

@@ -29,7 +29,7 @@ from typing import Any
 
 from streams.attribution import DIRECT_EMAIL, Attribution
 from streams.normalize.event import (
-    REPORTED, Event, Origin, cost_event, count, counts, decimal_text, dollars, event_id, midnight, record_key,
+    REPORTED, Event, Origin, cost_event, count, counts, decimal_text, dollars, event_id, midnight, raw_key,
     usage_event,
 )
 from streams.normalize.prices import ModelPriceBook
@@ -51,9 +51,6 @@ _DAILY_FLAGS = ("isActive",)
 _EVENT_ATTRIBUTES = ("kind", "requestsCosts")
 _EVENT_FLAGS = ("maxMode", "isTokenBasedCall")
 
-_daily_key = record_key(DAILY_TOPIC)
-_events_key = record_key(EVENTS_TOPIC)
-
 
 def daily_usage(record: Mapping[str, Any], origin: Origin, prices: ModelPriceBook, usage_out: list[Event],
                 costs_out: list[Event]) -> None:
@@ -61,7 +58,7 @@ def daily_usage(record: Mapping[str, Any], origin: Origin, prices: ModelPriceBoo
     included, usage_based, api_key, added, removed = counts(record, _DAILY_COUNTS)
     day = record["day"] or record["date"].date()
     usage_out.append(usage_event(
-        origin, event_id(DAILY_TOPIC, _daily_key(record)), SOURCE, PLATFORM, midnight(day), day,
+        origin, event_id(DAILY_TOPIC, raw_key(origin, record)), SOURCE, PLATFORM, midnight(day), day,
         _attributes(record, _DAILY_ATTRIBUTES, _DAILY_FLAGS), attribution=_member(record["email"]),
         requests=included + usage_based + api_key, lines_added=added, lines_removed=removed,
     ))
@@ -70,7 +67,7 @@ def daily_usage(record: Mapping[str, Any], origin: Origin, prices: ModelPriceBoo
 def usage_events(record: Mapping[str, Any], origin: Origin, prices: ModelPriceBook, usage_out: list[Event],
                  costs_out: list[Event]) -> None:
     """One vendor usage event: its tokens, and its reported cost when it has token usage."""
-    key = _events_key(record)
+    key = raw_key(origin, record)
     at = record["timestamp"]
     day = at.date()
     attribution = _member(record["userEmail"])

@@ -2,7 +2,8 @@
 
 Choices that hold for every raw topic:
 - `event_id` is the blake2b-128 hex (32 characters) of the raw topic, the record's natural key
-  (`schemas.contracts.natural_key`, the same string that keys the raw Kafka record) and a sub-key
+  (the raw Kafka record's key, which the pollers set to `schemas.contracts.natural_key`; computed
+  from the record the same way when a record comes without one, see `raw_key`) and a sub-key
   naming the event when one record yields several (a model, a token type). The raw topic
   stands for the source: it is more specific than the vendor, so two topics of one vendor whose
   natural keys happen to print alike never collide.
@@ -27,7 +28,7 @@ from datetime import UTC, date, datetime
 from decimal import Context, Decimal, InvalidOperation, Overflow
 from functools import lru_cache
 from hashlib import blake2b
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas.contracts import contract
 from streams.attribution import NOBODY, Attribution
@@ -57,15 +58,16 @@ class NormalizeError(ValueError):
     """
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where a raw record came from."""
+class Origin(NamedTuple):
+    """Where a raw record came from (a tuple: one is built per record on the hot path)."""
 
     topic: str
     partition: int
     offset: int
     fetched_at_ms: int
     """The record's `fetched_at` header, epoch milliseconds: the events' version."""
+    key: str | None = None
+    """The record's Kafka key: its natural key as the pollers wrote it (None: computed from the record)."""
 
 
 @dataclass
@@ -91,6 +93,11 @@ def record_key(topic: str) -> RecordKey:
     parts = tuple((name, lru_cache(maxsize=_KEY_PART_MEMO)(text) if _is_temporal(types[name]) else text)
                   for name, text in topic_contract.key_parts)
     return dataclasses.replace(topic_contract, key_parts=parts).key
+
+
+def raw_key(origin: Origin, record: Mapping[str, Any]) -> str:
+    """The raw record's natural key: the Kafka key it came with, else `record_key` of the record."""
+    return origin.key or record_key(origin.topic)(record)
 
 
 def _is_temporal(avro_type: Any) -> bool:
