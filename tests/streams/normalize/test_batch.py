@@ -40,6 +40,17 @@ def test_event_id_is_the_hash_of_topic_and_natural_key() -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", event["event_id"])
 
 
+def test_event_id_follows_the_kafka_key_the_record_came_with() -> None:
+    record = day_bucket()
+    prices = ModelPriceBook.shipped()
+
+    keyed, _ = normalize_batch(USAGE, [record], [origin(USAGE)._replace(key=natural_key(USAGE, record))], prices)
+    other, _ = normalize_batch(USAGE, [record], [origin(USAGE)._replace(key="another|key")], prices)
+
+    assert ids(keyed.usage) == ids(normalize(USAGE, [record]).usage)
+    assert other.usage[0]["event_id"] == blake2b(f"{USAGE}\x1fanother|key\x1f".encode(), digest_size=16).hexdigest()
+
+
 def test_event_ids_are_deterministic_and_unique_across_sub_events() -> None:
     records = [raw("raw.anthropic.claude_code"), raw("raw.anthropic.claude_code", terminal_type="tmux")]
 
