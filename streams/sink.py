@@ -27,6 +27,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from fastavro import writer
 
 from schemas.contracts import ParsedSchema
+from schemas.encoder import zigzag
 
 from streams.metrics import INSERT_SECONDS, INSERT_WAITS, ROWS_WRITTEN
 
@@ -119,19 +120,8 @@ class AvroContainer:
 
     def of(self, bodies: Sequence[bytes]) -> bytes:
         """A container file holding `bodies` in one block."""
-        return b"".join((self._header, _avro_long(len(bodies)), _avro_long(sum(map(len, bodies))), *bodies,
+        return b"".join((self._header, zigzag(len(bodies)), zigzag(sum(map(len, bodies))), *bodies,
                          self._sync))
-
-
-def _avro_long(value: int) -> bytes:
-    """A non-negative long as Avro writes it: zigzag, then base-128 varint."""
-    value <<= 1
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 # Server-side errors that pass: too many queries/parts, memory, timeouts, network, read-only replica.
