@@ -1,8 +1,8 @@
 """Product usage API (defined by this project, see SOURCES.md): usage rows, five catalogs, the price book.
 
-Usage comes oldest update first, read from an inclusive `updated_since` and paged by
-`next_cursor`; a published page moves the checkpoint to the newest `updated_at` it held, and
-every run re-reads a trailing window (`PRODUCT_RESTATEMENT_DAYS`) for rows restated late.
+Usage is an `updated_since` feed (`streams.pollers.feed`): oldest update first, a published page
+moves the checkpoint to the newest `updated_at` it held, and every run re-reads a trailing window
+(`PRODUCT_RESTATEMENT_DAYS`) for rows restated late.
 Catalogs and the price book are small listings, read whole on every pass. No authentication.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 from schemas.conform import conform
 from streams.pollers.checkpoint import Cursor
+from streams.pollers.feed import feed_resource
 from streams.pollers.source import Page, Resource, Source
-from streams.pollers.utc import rfc3339
 from streams.pollers.vendor_http import VendorHttp
 from usagemart.settings import Settings
 
@@ -25,7 +25,6 @@ NAME = "product"
 CATALOGS = ("customers", "products", "plans", "countries", "currencies")
 CATALOG_FIELDS = {"code", "name", "updated_at"}
 """Catalog fields the contract has columns for; the others become text `attributes`."""
-USAGE_LIMIT = 1000
 
 RecordBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
 
@@ -38,6 +37,8 @@ def client(settings: Settings) -> VendorHttp:
                       timeout=settings.http_timeout_seconds)
 
 
+# --- resources ----------------------------------------------------------------------------------
+
 def resources(settings: Settings) -> list[Resource]:
     """Everything this source reads: catalogs and prices into `ref.*`, usage into its raw topic."""
     catalogs = [Resource(f"catalog_{name}", f"ref.catalog.{name}",
@@ -46,31 +47,12 @@ def resources(settings: Settings) -> list[Resource]:
     return [
         *catalogs,
         Resource("pricebook", "ref.pricebook", partial(_listing, "/v1/pricebook", _price_record)),
-        Resource("usage", "raw.product.usage", usage,
-                 restatement=timedelta(days=settings.product_restatement_days)),
+        feed_resource("usage", "/v1/usage", "raw.product.usage", "updated_at",
+                      restatement=timedelta(days=settings.product_restatement_days)),
     ]
 
 
 SOURCE = Source(NAME, client, resources, cadence=timedelta(minutes=1))
-
-
-# --- resources ----------------------------------------------------------------------------------
-
-def usage(http: VendorHttp, cursor: Cursor) -> Iterator[Page]:
-    """Usage rows updated since the cursor, oldest update first."""
-    # `updated_since` is inclusive, so restarting at a page's newest `updated_at` re-reads the rows
-    # sharing that instant that the next, unpublished page held.
-    since = rfc3339(cursor.start())
-    page_token: str | None = None
-    while True:
-        params: dict[str, Any] = {"updated_since": since, "limit": USAGE_LIMIT}
-        if page_token:
-            params["cursor"] = page_token
-        body = http.page("GET", "/v1/usage", partial(_parse_usage, page_token), params=params)
-        yield Page(body["records"], body["updated_to"])
-        page_token = body["next_cursor"]
-        if not page_token:
-            return
 
 
 # --- pagination and parsing ---------------------------------------------------------------------
@@ -83,17 +65,6 @@ def _listing(path: str, build: RecordBuilder, http: VendorHttp, cursor: Cursor) 
 
 def _parse_listing(build: RecordBuilder, body: Any) -> list[dict[str, Any]]:
     return [build(row) for row in body["data"]]
-
-
-def _parse_usage(requested: str | None, body: Any) -> dict[str, Any]:
-    records = [conform("raw.product.usage", row) for row in body["data"]]
-    next_cursor = body["next_cursor"]
-    if next_cursor is not None and not isinstance(next_cursor, str):
-        raise TypeError(f"next_cursor: expected a string, got {type(next_cursor).__name__}")
-    if next_cursor and next_cursor == requested:
-        raise ValueError("next_cursor did not move: the page repeats the previous one")
-    return {"records": records, "next_cursor": next_cursor,
-            "updated_to": max((record["updated_at"] for record in records), default=None)}
 
 
 def _catalog_record(topic: str, row: Mapping[str, Any]) -> dict[str, Any]:

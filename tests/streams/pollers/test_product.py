@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from schemas.contracts import natural_key
-from streams.pollers import product
+from streams.pollers import feed, product
 from streams.pollers.checkpoint import CheckpointStore
 from streams.pollers.source import poll_once
 from streams.pollers.utc import rfc3339
@@ -88,7 +88,7 @@ def test_backfill_publishes_exactly_the_ground_truth(simulator: Simulated, poll_
     assert_backfilled(simulator, poll_settings.bootstrap_servers, result.poll_run_id)
     newest = max(datetime.fromisoformat(row["updated_at"]) for row in vendor.usage(simulator.world))
     assert CheckpointStore(poll_settings.home / "checkpoints", "product").last_value("usage") == newest
-    usage_pages = math.ceil(len(vendor.usage(simulator.world)) / product.USAGE_LIMIT)
+    usage_pages = math.ceil(len(vendor.usage(simulator.world)) / feed.PAGE_LIMIT)
     assert result.requests == len(vendor.CATALOGS) + 1 + usage_pages
 
 
@@ -112,7 +112,7 @@ def test_the_checkpoint_stops_at_the_last_published_page(tmp_path: Path, raw_top
     state = CheckpointStore(tmp_path / "checkpoints", "product").get("usage")
     first_page = [record.value for record in read_topic(raw_topics, "raw.product.usage",
                                                         run_ids={state["poll_run_id"]})]
-    assert len(first_page) == product.USAGE_LIMIT
+    assert len(first_page) == feed.PAGE_LIMIT
     assert datetime.fromisoformat(state["last_value"]) == max(value["updated_at"] for value in first_page)
 
 
@@ -142,7 +142,8 @@ def test_restated_rows_are_re_read_and_nothing_older(simulator: Simulated, poll_
 
 def test_a_mistyped_page_is_retried_then_reported(simulator: Simulated, poll_settings: Settings) -> None:
     def mistyped(body: Any) -> dict[str, Any]:
-        return product._parse_usage(None, {**body, "data": [{**body["data"][0], "units_used": "many"}]})
+        row = {**body["data"][0], "units_used": "many"}
+        return feed._parse_page("raw.product.usage", "updated_at", None, {**body, "data": [row]})
 
     http = SOURCE.client(poll_settings)
     try:
