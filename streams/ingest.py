@@ -35,6 +35,7 @@ from schemas.contracts import contract
 from schemas.serde import DecodeError, EncodeError, Serde
 from streams.attribution import ReferenceData, attribute
 from streams.dead_letters import DeadLetters
+from streams.delivery import Deliveries
 from streams.landing import LandingBatch, fetched_at
 from streams.metrics import BATCH_SIZE, CONSUMER_LAG, EVENTS_WRITTEN, RECORDS_CONSUMED
 from streams.normalize import EVENT_TOPICS, Normalized, Origin, normalize_batch
@@ -116,6 +117,7 @@ class RawIngestor:
         self._producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True, "acks": "all",
                                    "compression.type": "zstd", "linger.ms": 5, "batch.size": 1_048_576,
                                    "delivery.report.only.error": True})
+        self._deliveries = Deliveries(self._producer)
         self._producing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="produce")
         self._containers = {topic: AvroContainer(contract(topic).schema) for topic in EVENT_TOPIC_TABLES}
 
@@ -229,12 +231,6 @@ class RawIngestor:
                 "cost.events": self._encode("cost.events", events.costs)}
 
     def _produce(self, encoded: Future[dict[str, list[bytes]]], events: Normalized, dead: DeadLetters) -> None:
-        failures: list[KafkaError] = []
-
-        def delivered(error: KafkaError | None, _message: Message) -> None:
-            if error is not None:
-                failures.append(error)
-
         batches: list[tuple[str, list[dict[str, Any]], list[bytes], Callable[[dict[str, Any]], bytes]]] = [
             (topic, letters, self._encode(topic, letters), _source_key) for topic, letters in dead.records.items()]
         if self.produce_events:
@@ -244,11 +240,10 @@ class RawIngestor:
         for topic, records, topic_values, key in batches:
             headers = self.serde.headers(topic)
             for record, value in zip(records, topic_values, strict=True):
-                self._send(topic, value, key(record), headers, delivered)
-        remaining = self._producer.flush(60)
-        if failures or remaining:
-            raise RuntimeError(f"{len(failures)} produced records failed, {remaining} unacknowledged: "
-                               f"{failures[0] if failures else 'timeout'}")
+                self._deliveries.produce(topic, value, key(record), headers)
+        problem = self._deliveries.confirm()
+        if problem:
+            raise RuntimeError(f"produced events and dead letters: {problem}")
 
     def _encode(self, topic: str, records: list[dict[str, Any]]) -> list[bytes]:
         if not records:
@@ -257,14 +252,6 @@ class RawIngestor:
             return self.serde.encode_batch(topic, records)
         except EncodeError as error:
             raise RuntimeError(f"a normalized record does not fit its contract: {error}") from error
-
-    def _send(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]], callback: Any) -> None:
-        while True:
-            try:
-                self._producer.produce(topic, value, key, headers=headers, on_delivery=callback)
-                return
-            except BufferError:
-                self._producer.poll(0.05)
 
     def _commit(self, messages: Sequence[Message]) -> None:
         last: dict[tuple[str, int], int] = {}

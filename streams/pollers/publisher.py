@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Producer
 
 from schemas.contracts import natural_key
 from schemas.serde import Serde
+from streams.delivery import Deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Publisher:
 
     def __init__(self, bootstrap: str, serde: Serde, source: str, poll_run_id: str) -> None:
         self._producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG})
+        self._deliveries = Deliveries(self._producer)
         self._serde = serde
         self._source = source.encode()
         self._run_id = poll_run_id.encode()
@@ -51,30 +53,13 @@ class Publisher:
         headers = [("source", self._source), ("poll_run_id", self._run_id),
                    ("fetched_at", (fetched_at or datetime.now(UTC)).isoformat().encode()),
                    *self._serde.headers(topic)]
-        failures: list[KafkaError] = []
-
-        def delivered(error: KafkaError | None, _message: Message) -> None:
-            if error is not None:
-                failures.append(error)
-
         for key, value in zip(keys, values, strict=True):
-            self._produce(topic, key.encode(), value, headers, delivered)
-        remaining = self._producer.flush(60)
-        if failures or remaining:
-            raise PublishError(f"{topic}: {len(failures)} records failed, {remaining} unacknowledged "
-                               f"(first error: {failures[0] if failures else 'timeout'})")
+            self._deliveries.produce(topic, value, key.encode(), headers)
+        problem = self._deliveries.confirm()
+        if problem:
+            raise PublishError(f"{topic}: {problem}")
         self.published += len(records)
         return len(records)
-
-    def _produce(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]],
-                 on_delivery: Any) -> None:
-        while True:
-            try:
-                self._producer.produce(topic, value, key, headers=headers, on_delivery=on_delivery)
-                return
-            except BufferError:
-                # The local queue is full: serve delivery reports to make room, then retry.
-                self._producer.poll(0.1)
 
     def close(self) -> None:
         self._producer.flush(60)
