@@ -26,7 +26,7 @@ from fastavro.write import LOGICAL_WRITERS
 
 Encode = Callable[[Mapping[str, Any]], bytes]
 
-_SMALL = tuple(bytes([n << 1]) if n < 64 else None for n in range(64))
+_SMALL = tuple(bytes([n << 1]) for n in range(64))
 """Zigzag varints of 0..63, one byte each: lengths, counts, most token counts."""
 
 
@@ -41,7 +41,7 @@ class Unsupported(ValueError):
 def zigzag(value: int) -> bytes:
     """An Avro long/int: zigzag, then base-128 varint, low group first."""
     if 0 <= value < 64:
-        return _SMALL[value]  # type: ignore[return-value]
+        return _SMALL[value]
     value = (value << 1) ^ (value >> 63)
     out = bytearray()
     while value > 0x7F:
@@ -69,7 +69,7 @@ def _epoch_millis(value: datetime) -> int:
 def _unscaled_bytes(value: Decimal, scale: int, exact: Context) -> bytes:
     """A decimal as fastavro's `bytes` decimal (two's complement of value x 10^scale, big-endian),
     without its digit-by-digit loop; out of the schema's precision or scale, fastavro's own error."""
-    sign, digits, exponent = value.as_tuple()
+    _, digits, exponent = value.as_tuple()
     if len(digits) > exact.prec or not isinstance(exponent, int) or exponent + scale < 0:
         return LOGICAL_WRITERS["bytes-decimal"](value, {"precision": exact.prec, "scale": scale})  # type: ignore[no-any-return]
     unscaled = int(value.scaleb(scale, exact))  # only the exponent moves: exact within the precision
@@ -114,8 +114,8 @@ _PRIMITIVES: dict[str, Callable[[Any], bytes]] = {
     "string": _text, "bytes": _blob, "long": zigzag, "int": zigzag, "boolean": _boolean,
     "double": struct.Struct("<d").pack, "float": struct.Struct("<f").pack,
 }
-_MEMOIZED = frozenset({"string", "long", "int", "boolean", "float", "double"})
-"""Types whose values are hashable and whose equal values encode alike (`1 == True` encodes as 1)."""
+_MEMOIZED = frozenset({"string", "long", "int", "boolean"})
+"""Types whose equal values encode alike (`1 == True` encodes as 1); not floats, where -0.0 == 0.0."""
 
 
 class Encoder:

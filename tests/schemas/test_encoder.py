@@ -138,3 +138,9 @@ def test_decimals_out_of_the_schema_are_refused(amount: Decimal) -> None:
         compile_encoder(EVERY_TYPE)(BASE | {"amount": amount})
     with pytest.raises(Exception):  # noqa: B017, PT011 - fastavro refuses them too, in its own words
         fastavro_bytes(EVERY_TYPE, BASE | {"amount": amount})
+
+
+def test_one_encoder_keeps_values_that_compare_equal_apart() -> None:
+    encode = compile_encoder(EVERY_TYPE)
+    records = [BASE, BASE | {"ratio": -0.0, "share": -0.0}, BASE | {"count": True, "small": 1.0 == 1}]
+    assert [encode(record) for record in records] == [fastavro_bytes(EVERY_TYPE, record) for record in records]
