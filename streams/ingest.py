@@ -68,15 +68,17 @@ class BatchResult:
 
 @dataclass
 class _Decoded:
-    """One topic's decodable messages of a batch, with their headers, records and fetch times."""
+    """One topic's decodable messages of a batch, with their keys (text), headers, records and fetch times."""
 
     messages: list[Message] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
     headers: list[dict[str, bytes]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
     fetched: list[datetime] = field(default_factory=list)
 
     def add(self, message: Message, headers: dict[str, bytes], record: dict[str, Any], fetched: datetime) -> None:
         self.messages.append(message)
+        self.keys.append((message.key() or b"").decode("utf-8", "replace"))
         self.headers.append(headers)
         self.records.append(record)
         self.fetched.append(fetched)
@@ -159,7 +161,8 @@ class RawIngestor:
         landing, dead, events = LandingBatch(), DeadLetters(), Normalized([], [])
         for topic, batch in _by_topic(messages, dead).items():
             decoded = self._decode(topic, batch, dead)
-            for row in zip(decoded.messages, decoded.records, decoded.headers, decoded.fetched, strict=True):
+            for row in zip(decoded.messages, decoded.keys, decoded.records, decoded.headers, decoded.fetched,
+                           strict=True):
                 landing.add(*row)
             if topic in EVENT_TOPICS and decoded.records:
                 self._normalize(topic, decoded, events, dead)
@@ -199,9 +202,8 @@ class RawIngestor:
         return decoded
 
     def _normalize(self, topic: str, decoded: _Decoded, events: Normalized, dead: DeadLetters) -> None:
-        origins = [Origin(topic, message.partition(), message.offset(), int(at.timestamp() * 1000),
-                          (message.key() or b"").decode("utf-8", "replace") or None)
-                   for message, at in zip(decoded.messages, decoded.fetched, strict=True)]
+        origins = [Origin(topic, message.partition(), message.offset(), int(at.timestamp() * 1000), key or None)
+                   for message, key, at in zip(decoded.messages, decoded.keys, decoded.fetched, strict=True)]
         normalized, errors = normalize_batch(topic, decoded.records, origins, self.prices())
         events.usage.extend(normalized.usage)
         events.costs.extend(normalized.costs)

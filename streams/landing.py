@@ -41,10 +41,11 @@ class LandingBatch:
     def __init__(self) -> None:
         self.tables: dict[str, dict[str, list[Any]]] = defaultdict(lambda: {name: [] for name in LANDING_COLUMNS})
 
-    def add(self, message: Message, record: dict[str, Any], headers: dict[str, bytes], fetched: datetime) -> None:
-        """Land one decoded record; `fetched` is its `fetched_at` (see `fetched_at`)."""
+    def add(self, message: Message, key: str, record: dict[str, Any], headers: dict[str, bytes],
+            fetched: datetime) -> None:
+        """Land one decoded record; `key` is its Kafka key as text, `fetched` its `fetched_at` (see `fetched_at`)."""
         columns = self.tables[landing_table(message.topic())]
-        columns["natural_key"].append((message.key() or b"").decode("utf-8", "replace"))
+        columns["natural_key"].append(key)
         columns["record"].append(record_json(record))
         columns["schema_ref"].append(headers.get("schema", b"").decode("utf-8", "replace"))
         columns["source"].append(headers.get("source", b"").decode("utf-8", "replace"))
