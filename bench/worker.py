@@ -78,7 +78,7 @@ MIXES = {
                "(about 1.6 events per record)",
     "events": "half Cursor events, half 1d usage buckets: only records that become events (about 3.3 each)",
 }
-PHASES = ("plain", "ingest", "workers", "worker", "latency")
+PHASES = ("plain", "ingest", "worker", "latency", "workers")
 T = TypeVar("T")
 
 
